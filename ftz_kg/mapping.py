@@ -1,0 +1,245 @@
+"""The declarative mapping from curated CSV tables to RDF.
+
+Each Table says which files it reads, the kind of entity a row is (which fixes the IRI
+path), its classes, and what each column becomes. build.py applies these specs; adding a
+column to the data means adding one line here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rdflib import URIRef
+from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
+
+from .vocab import FTZ, iri
+
+
+@dataclass(frozen=True)
+class Text:
+    """A language-tagged literal; `multi` cells hold several `|`-separated values."""
+
+    predicate: URIRef
+    lang: str
+    multi: bool = False
+
+
+@dataclass(frozen=True)
+class Typed:
+    """A typed literal, checked against its datatype's lexical form."""
+
+    predicate: URIRef
+    datatype: URIRef
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A link to another curated entity of `kind`, by its id; `inverse` is materialised too."""
+
+    predicate: URIRef
+    kind: str
+    multi: bool = False
+    inverse: URIRef | None = None
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Locators into the report (`id` or `id#row`), linked with ftz:source."""
+
+
+@dataclass(frozen=True)
+class ClassByValue:
+    """The row's class chosen by a controlled value of this column."""
+
+    classes: dict[str, URIRef]
+
+
+@dataclass(frozen=True)
+class Table:
+    kind: str                      # IRI path segment and the namespace of ids
+    pattern: str                   # file or glob under graph/
+    columns: dict[str, object]     # column name -> Text | Typed | Ref | Sources | ClassByValue | None
+    required: frozenset[str]
+    types: tuple[URIRef, ...] = ()
+    scheme: str | None = None      # SKOS concept scheme id, for concept tables
+    top_when_no: str | None = None  # column whose emptiness makes the concept a top concept
+    adds_to: str | None = None     # rows annotate existing entities of this kind (no new ids)
+    id_column: str = "id"
+
+    @property
+    def column_names(self) -> list[str]:
+        return list(self.columns)
+
+
+LABELS = {
+    "label_zh": Text(SKOS.prefLabel, "zh"),
+    "label_en": Text(SKOS.prefLabel, "en"),
+}
+NAMES = {
+    "name_zh": Text(SKOS.prefLabel, "zh"),
+    "name_en": Text(SKOS.prefLabel, "en"),
+}
+DEFINITIONS = {
+    "definition_zh": Text(SKOS.definition, "zh"),
+    "definition_en": Text(SKOS.definition, "en"),
+}
+ALT_NAMES = {
+    "alt_zh": Text(SKOS.altLabel, "zh", multi=True),
+    "alt_en": Text(SKOS.altLabel, "en", multi=True),
+}
+
+SCHEMES = Table(
+    kind="scheme", pattern="schemes.csv", types=(SKOS.ConceptScheme,),
+    columns={"id": None, **LABELS, **DEFINITIONS},
+    required=frozenset({"id", "label_zh", "label_en"}),
+)
+
+# Order matters only for readability of errors; references are resolved after all reads.
+TABLES: tuple[Table, ...] = (
+    SCHEMES,
+    Table(
+        kind="batch", pattern="batches.csv",
+        columns={
+            "id": None,
+            "kind": ClassByValue({"establishment": FTZ.EstablishmentBatch, "promotion": FTZ.PromotionBatch}),
+            "ordinal": Typed(FTZ.ordinal, XSD.positiveInteger),
+            "year": Typed(FTZ.year, XSD.gYear),
+            **LABELS,
+            "document": Typed(FTZ.documentNumber, XSD.string),
+            "source": Sources(),
+            "note": Text(SKOS.note, "en"),
+        },
+        required=frozenset({"id", "kind", "ordinal", "year", "label_zh", "label_en", "source"}),
+    ),
+    Table(
+        kind="province", pattern="provinces.csv", types=(FTZ.ProvinceLevelDivision,),
+        columns={"id": None, **NAMES, "source": Sources()},
+        required=frozenset({"id", "name_zh", "name_en", "source"}),
+    ),
+    Table(
+        kind="zone", pattern="zones.csv", types=(FTZ.PilotFreeTradeZone,),
+        columns={
+            "id": None, **NAMES,
+            "short_zh": Text(SKOS.altLabel, "zh", multi=True),
+            "short_en": Text(SKOS.altLabel, "en", multi=True),
+            "province": Ref(FTZ.inProvince, "province"),
+            "establishment_batch": Ref(FTZ.establishedInBatch, "batch"),
+            "expansion_year": Typed(FTZ.expansionYear, XSD.gYear),
+            "source": Sources(),
+            "note": Text(SKOS.note, "en"),
+        },
+        required=frozenset({"id", "name_zh", "name_en", "province", "establishment_batch", "source"}),
+    ),
+    Table(
+        kind="subarea", pattern="subareas.csv", types=(FTZ.SubArea,),
+        columns={
+            "id": None,
+            "zone": Ref(FTZ.partOfZone, "zone", inverse=FTZ.hasSubArea),
+            **NAMES, **ALT_NAMES,
+            "source": Sources(),
+            "note": Text(SKOS.note, "en"),
+        },
+        required=frozenset({"id", "zone", "name_zh", "name_en", "source"}),
+    ),
+    Table(
+        kind="agency", pattern="agencies.csv",
+        columns={
+            "id": None,
+            "type": ClassByValue({
+                "government-agency": FTZ.GovernmentAgency,
+                "party-organ": FTZ.PartyOrgan,
+                "judicial-organ": FTZ.JudicialOrgan,
+                "state-owned-enterprise": FTZ.StateOwnedEnterprise,
+            }),
+            **NAMES, **ALT_NAMES,
+            "source": Sources(),
+        },
+        required=frozenset({"id", "type", "name_zh", "name_en", "source"}),
+    ),
+    Table(
+        kind="scope", pattern="scopes.csv", types=(FTZ.RolloutScope,), scheme="rollout-scope",
+        top_when_no="broader",
+        columns={"id": None, "broader": Ref(SKOS.broader, "scope", inverse=SKOS.narrower),
+                 **LABELS, **DEFINITIONS, "source": Sources()},
+        required=frozenset({"id", "label_zh", "label_en", "definition_zh", "definition_en", "source"}),
+    ),
+    Table(
+        kind="experience-domain", pattern="experience_domains.csv", types=(FTZ.ExperienceDomain,),
+        scheme="experience-domain", top_when_no="id",
+        columns={"id": None, **LABELS, "close_match": Ref(SKOS.closeMatch, "innovation"),
+                 **DEFINITIONS, "source": Sources()},
+        required=frozenset({"id", "label_zh", "label_en", "definition_zh", "definition_en", "source"}),
+    ),
+    Table(
+        kind="strategy", pattern="strategies.csv", types=(FTZ.NationalStrategy,), scheme="national-strategy",
+        top_when_no="id",
+        columns={"id": None, **LABELS, **DEFINITIONS, "source": Sources()},
+        required=frozenset({"id", "label_zh", "label_en", "definition_zh", "definition_en", "source"}),
+    ),
+    Table(
+        kind="theme", pattern="themes.csv", types=(FTZ.Theme,), scheme="part3-theme", top_when_no="broader",
+        columns={"id": None, "broader": Ref(SKOS.broader, "theme", inverse=SKOS.narrower),
+                 **LABELS, **DEFINITIONS, "source": Sources()},
+        required=frozenset({"id", "label_zh", "label_en", "definition_zh", "definition_en", "source"}),
+    ),
+    Table(
+        kind="innovation", pattern="taxonomy/*.csv", scheme="innovation-taxonomy", top_when_no="broader",
+        columns={
+            "id": None,
+            "level": ClassByValue({"domain": FTZ.InnovationDomain, "approach": FTZ.InnovationApproach,
+                                   "point": FTZ.InnovationPoint}),
+            "broader": Ref(SKOS.broader, "innovation", inverse=SKOS.narrower),
+            **LABELS, **DEFINITIONS, "source": Sources(),
+        },
+        required=frozenset({"id", "level", "label_zh", "label_en", "definition_zh", "definition_en", "source"}),
+    ),
+    Table(
+        kind="measure", pattern="measures/*.csv", types=(FTZ.InnovationMeasure,),
+        columns={
+            "id": None, **NAMES, **ALT_NAMES,
+            "zone": Ref(FTZ.originatesIn, "zone", multi=True, inverse=FTZ.originOf),
+            "subarea": Ref(FTZ.originatesInSubArea, "subarea", multi=True),
+            "innovation": Ref(FTZ.classifiedUnder, "innovation", multi=True),
+            "theme": Ref(FTZ.hasTheme, "theme", multi=True),
+            "strategies": Ref(FTZ.servesStrategy, "strategy", multi=True),
+            "description_zh": Text(DCTERMS.description, "zh"),
+            "description_en": Text(DCTERMS.description, "en"),
+            "source": Sources(),
+            "source_note": Text(FTZ.sourceNote, "en"),
+        },
+        required=frozenset({"id", "name_zh", "name_en", "source"}),
+    ),
+    Table(
+        kind="measure", pattern="experiences.csv", types=(FTZ.ReplicableExperience,), adds_to="measure",
+        columns={
+            "id": None,
+            "batch": Ref(FTZ.promotedInBatch, "batch"),
+            "domain": Ref(FTZ.experienceDomain, "experience-domain"),
+            "agencies": Ref(FTZ.responsibleUnit, "agency", multi=True, inverse=FTZ.responsibleFor),
+            "scope": Ref(FTZ.rolloutScope, "scope"),
+            "source": Sources(),
+        },
+        required=frozenset({"id", "batch", "domain", "agencies", "scope", "source"}),
+    ),
+)
+
+# The report's places: sources.csv rows become ftz:SourceReference nodes of these classes.
+SOURCE_KINDS = {
+    "report": FTZ.Report,
+    "part": FTZ.ReportPart,
+    "section": FTZ.ReportSection,
+    "table": FTZ.ReportTable,
+    "case-box": FTZ.CaseBox,
+    "annex": FTZ.Annex,
+    "external": FTZ.ExternalSource,
+}
+SOURCE_COLUMNS = ["id", "kind", "parent", "label_zh", "label_en", "lines"]
+SOURCE_REQUIRED = frozenset({"id", "kind", "label_zh", "label_en"})
+
+
+def scheme_iri(scheme_id: str) -> URIRef:
+    return iri("scheme", scheme_id)
+
+
+__all__ = ["TABLES", "SCHEMES", "SOURCE_KINDS", "Table", "Text", "Typed", "Ref", "Sources",
+           "ClassByValue", "scheme_iri", "RDF"]

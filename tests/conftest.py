@@ -1,0 +1,36 @@
+"""Shared fixtures: the ontology, the shapes and one full build of the curated graph per session."""
+
+from __future__ import annotations
+
+import pytest
+
+from ftz_kg import resources
+from ftz_kg.build import build
+from ftz_kg.rdfio import parse_turtle
+from ftz_kg.validate import load_shapes, validate_graph
+
+
+@pytest.fixture(scope="session")
+def ontology():
+    return parse_turtle(resources.ontology_file())
+
+
+@pytest.fixture(scope="session")
+def shapes():
+    return load_shapes()
+
+
+@pytest.fixture(scope="session")
+def built():
+    """The real graph, built once from graph/."""
+    return build()
+
+
+@pytest.fixture(scope="session")
+def graph(built):
+    return built.graph
+
+
+@pytest.fixture(scope="session")
+def full_report(built, shapes):
+    return validate_graph(built.graph, shapes, built.origins)
