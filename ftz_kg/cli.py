@@ -84,3 +84,7 @@ def stats_command(file: Path | None, fmt: str) -> None:
         _fail(error)
     formatter = stats.format_json if fmt == "json" else stats.format_text
     click.echo(formatter(counts, totals), nl=False)
+
+
+if __name__ == "__main__":
+    main()

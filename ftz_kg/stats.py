@@ -40,6 +40,17 @@ def _experiences_in_domain(graph: Graph, domain: str) -> int:
                if graph.value(e, FTZ.experienceDomain) == target)
 
 
+def _rows_cited(graph: Graph, table_id: str) -> int:
+    """Rows of a report table that some measure cites."""
+    table = iri("source", table_id)
+    return len({row for row in graph.subjects(FTZ.withinSource, table)
+                if (row, RDF.type, FTZ.TableRow) in graph and any(graph.subjects(FTZ.source, row))})
+
+
+def _case_boxes_cited(graph: Graph) -> int:
+    return len({box for box in graph.subjects(RDF.type, FTZ.CaseBox) if any(graph.subjects(FTZ.source, box))})
+
+
 # How we count each total the report states (graph/report_totals.csv gives the stated value).
 TOTALS = {
     "zones": lambda g: len(instances(g, FTZ.PilotFreeTradeZone)),
@@ -52,6 +63,8 @@ TOTALS = {
     "experiences-finance": lambda g: _experiences_in_domain(g, "finance"),
     "experiences-supervision": lambda g: _experiences_in_domain(g, "supervision"),
     "experiences-human-resources": lambda g: _experiences_in_domain(g, "human-resources"),
+    **{f"part2-table{n}-rows": (lambda g, n=n: _rows_cited(g, f"part2-table{n}")) for n in range(1, 8)},
+    "part3-case-boxes": _case_boxes_cited,
 }
 
 
@@ -107,7 +120,7 @@ def report_totals(graph: Graph, graph_dir: Path | None = None) -> list[Total]:
 
 def format_text(counts: list[ClassCount], totals: list[Total]) -> str:
     lines = ["Entities per class", ""]
-    width = max(len(c.label_en) for c in counts)
+    width = max(len(label) for label in [c.label_en for c in counts] + [t.label_en for t in totals])
     for c in counts:
         lines.append(f"  {c.label_en:<{width}}  {c.count:>5}  {c.label_zh}")
     lines += ["", "Totals stated in the report", "", f"  {'':<{width}}  {'report':>6}  {'graph':>5}"]

@@ -1,0 +1,46 @@
+"""Every command the README shows is run here, so the documentation cannot drift.
+
+The README opens with two set-up commands: the main job (run here, from the checkout root) and
+the test command (run by CI: .ci/run must contain it verbatim). Every other `sh` block is run
+line by line, in order, in one scratch folder, and each command must succeed.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+BLOCKS = [block.strip().splitlines() for block in re.findall(r"```sh\n(.*?)```", README, flags=re.S)]
+MAIN_JOB, TEST_COMMAND = BLOCKS[0], BLOCKS[1]
+OTHER_COMMANDS = [line for block in BLOCKS[2:] for line in block if line.strip()]
+
+
+def test_readme_opens_with_the_two_setup_commands():
+    assert README.index("```sh") < README.index("## ")
+    assert len(MAIN_JOB) == 1 and "ftz-kg" in MAIN_JOB[0]
+    assert TEST_COMMAND == ["pip install -e '.[test]' && python -m pytest"]
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert TEST_COMMAND[0] in ci.splitlines()
+
+
+def test_main_job_command_runs_from_the_checkout():
+    result = subprocess.run(["bash", "-c", MAIN_JOB[0]], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "conforms: 0 violation(s), 0 warning(s)" in result.stdout
+    assert (ROOT / "build" / "ftz-kg.ttl").stat().st_size > 100_000
+
+
+def test_every_other_readme_command_succeeds(tmp_path):
+    assert OTHER_COMMANDS, "the README shows ftz-kg commands"
+    for command in OTHER_COMMANDS:
+        assert command.startswith("ftz-kg "), command
+        result = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, (command, result.stdout[-1000:], result.stderr[-1000:])
