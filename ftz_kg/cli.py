@@ -86,5 +86,91 @@ def stats_command(file: Path | None, fmt: str) -> None:
     click.echo(formatter(counts, totals), nl=False)
 
 
+def _param_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--param")
+        if key in values:
+            raise click.BadParameter(f"parameter {key!r} given twice", param_hint="--param")
+        values[key] = value
+    return values
+
+
+def _emit(result, fmt: str) -> None:
+    from .results import write
+
+    try:
+        click.echo(write(result, fmt), nl=False)
+    except ValueError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+
+
+FORMAT_OPTION = click.option("--format", "fmt", default="table", show_default=True,
+                             type=click.Choice(["table", "csv", "tsv", "json", "sparql-json", "turtle"]))
+
+
+@main.command("queries")
+@click.option("--search", "words", default="", help="Only queries whose name, question or tags contain all WORDS.")
+def queries_command(words: str) -> None:
+    """List the catalogue of canned queries: name and question."""
+    from .catalogue import Catalogue
+
+    try:
+        catalogue = Catalogue.load()
+    except FtzKgError as error:
+        _fail(error)
+    chosen = catalogue.search(words) if words else list(catalogue)
+    width = max((len(q.name) for q in chosen), default=0)
+    for query in chosen:
+        click.echo(f"{query.name:<{width}}  {query.summary}  {query.summary_zh}")
+    if not chosen:
+        click.echo(f"no query matches {words!r}", err=True)
+        sys.exit(1)
+
+
+@main.command("query")
+@click.argument("name")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter value (repeatable).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None, help="Language of labels (default zh).")
+@FORMAT_OPTION
+def query_command(name: str, params: tuple[str, ...], lang: str | None, fmt: str) -> None:
+    """Run canned query NAME on the embedded store."""
+    from .binding import bind
+    from .catalogue import Catalogue
+    from .store import default_engine
+
+    values = _param_pairs(params)
+    try:
+        query = Catalogue.load().get(name)
+        if lang is not None and query.param("lang") is not None:
+            values.setdefault("lang", lang)
+        engine = default_engine()
+        result = engine.query(bind(query, values, engine))
+    except FtzKgError as error:
+        _fail(error)
+    _emit(result, fmt)
+
+
+@main.command("sparql")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@FORMAT_OPTION
+def sparql_command(file, fmt: str) -> None:
+    """Run any read-only SPARQL query from FILE (or - for standard input) on the embedded store."""
+    from .store import default_engine
+
+    text = file.read()
+    if not text.strip():
+        click.echo("error: the query is empty", err=True)
+        sys.exit(2)
+    try:
+        result = default_engine().query(text)
+    except FtzKgError as error:
+        _fail(error)
+    _emit(result, fmt)
+
+
 if __name__ == "__main__":
     main()
