@@ -129,6 +129,8 @@ def resolve_entity(engine, value: str, entity_class: str) -> URIRef | None:
         return URIRef(exact.pop())
     if exact:
         return None
+    if len(value) < 2 or not any(c.isalnum() for c in value):
+        return None  # a fragment too small to name anything by itself
     partial = {row[0] for row in result.rows}
     return URIRef(partial.pop()) if len(partial) == 1 else None
 
