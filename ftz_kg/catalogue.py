@@ -37,6 +37,7 @@ class Param:
     entity_class: str | None = None  # for iri parameters naming an entity: the class IRI
     default: str | None = None
     enumerate: tuple[str, ...] = ()
+    example: str | None = None     # a value that answers something, for docs and benchmarks
 
     @property
     def required(self) -> bool:
@@ -57,6 +58,10 @@ class CannedQuery:
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
+
+    def example_values(self) -> dict[str, str]:
+        """Values for every required parameter, from the header's examples."""
+        return {p.name: p.example for p in self.params if p.required and p.example is not None}
 
 
 def _header(text: str) -> str:
@@ -98,6 +103,7 @@ def parse_query_file(path: Path) -> CannedQuery:
             entity_class=info.get("class"),
             default=None if default is None else str(default),
             enumerate=tuple(str(v) for v in enumerate_.get(name, []) or []),
+            example=None if info.get("example") is None else str(info["example"]),
         ))
     unknown = set(declared) - {p.name for p in params}
     if unknown:

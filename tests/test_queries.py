@@ -508,6 +508,10 @@ def _param_cases():
 @pytest.mark.parametrize("value", INJECTIONS, ids=range(len(INJECTIONS)))
 def test_injection_matches_nothing(engine, catalogue, name, param, value):
     query = catalogue.get(name)
+    if query.param(param).type == "integer":   # ill-typed: refused before anything runs
+        with pytest.raises(ParameterError, match="expects an integer"):
+            bind(query, {param: value}, engine)
+        return
     params = {p.name: value if p.name == param else "x-unmatched" for p in query.params if p.name != "lang"}
     result = engine.query(bind(query, params, engine))
     if isinstance(result, GraphResult):
@@ -541,3 +545,28 @@ def test_missing_and_unknown_parameters_are_named(engine, catalogue):
 
 def test_ask_results_are_supported(engine):
     assert engine.query("ASK { ?s a <https://w3id.org/ftz-kg/def#PilotFreeTradeZone> }") == AskResult(True)
+
+
+def test_zones_in_batch(engine, catalogue):
+    # the fifth batch of 2019: 山东、江苏、广西、河北、云南、黑龙江
+    result = run(engine, catalogue, "zones-in-batch", number=5)
+    assert set(column(result, "zone_label")) == {ZH(z) for z in ("山东", "江苏", "广西", "河北", "云南", "黑龙江")}
+    assert set(column(result, "year")) == {"2019"}
+
+
+@pytest.mark.parametrize("value", ["five", "5.0", "1e3", "", "5 } #"])
+def test_integer_parameter_rejects_ill_typed_values(engine, catalogue, value):
+    with pytest.raises(ParameterError, match="parameter 'number' expects an integer"):
+        bind(catalogue.get("zones-in-batch"), {"number": value}, engine)
+
+
+def test_every_query_answers_something_with_its_example_values(engine, catalogue):
+    empty = []
+    for query in catalogue:
+        missing = [p.name for p in query.params if p.required and p.example is None]
+        assert missing == [], f"{query.name}: give an example for {missing}"
+        result = engine.query(bind(query, query.example_values(), engine))
+        size = len(result.graph) if isinstance(result, GraphResult) else len(result.rows)
+        if size == 0:
+            empty.append(query.name)
+    assert empty == []

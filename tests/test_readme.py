@@ -41,6 +41,6 @@ def test_main_job_command_runs_from_the_checkout():
 def test_every_other_readme_command_succeeds(tmp_path):
     assert OTHER_COMMANDS, "the README shows ftz-kg commands"
     for command in OTHER_COMMANDS:
-        assert command.startswith("ftz-kg "), command
+        assert "ftz-kg " in command, command
         result = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, (command, result.stdout[-1000:], result.stderr[-1000:])
