@@ -117,13 +117,19 @@ def test_validate_fresh_build_conforms():
     assert result.output.strip().endswith("conforms: 0 violation(s), 0 warning(s) on 0 focus node(s)")
 
 
-def test_validate_reports_violation_with_label_origin_and_source(tmp_path, graph):
-    broken = Graph()
+def _written_without(graph, pattern, path: Path) -> Path:
+    """The built graph minus the triples matching `pattern`, written as Turtle to `path`."""
+    copy = Graph()
     for triple in graph:
-        broken.add(triple)
-    broken.remove((SICHUAN, URIRef("https://w3id.org/ftz-kg/def#inProvince"), None))
-    path = tmp_path / "broken.ttl"
-    path.write_bytes(serialize_turtle(broken))
+        copy.add(triple)
+    copy.remove(pattern)
+    path.write_bytes(serialize_turtle(copy))
+    return path
+
+
+def test_validate_reports_violation_with_label_origin_and_source(tmp_path, graph):
+    path = _written_without(graph, (SICHUAN, URIRef("https://w3id.org/ftz-kg/def#inProvince"), None),
+                            tmp_path / "broken.ttl")
     result = run("validate", str(path))
     assert result.exit_code == 1
     assert "中国（四川）自由贸易试验区 / China (Sichuan) Pilot Free Trade Zone" in result.output
@@ -143,12 +149,7 @@ def test_validate_reports_violation_with_label_origin_and_source(tmp_path, graph
 
 
 def test_validate_warnings_alone_do_not_fail(tmp_path, graph):
-    warned = Graph()
-    for triple in graph:
-        warned.add(triple)
-    warned.remove((SICHUAN, SKOS.altLabel, None))
-    path = tmp_path / "warned.ttl"
-    path.write_bytes(serialize_turtle(warned))
+    path = _written_without(graph, (SICHUAN, SKOS.altLabel, None), tmp_path / "warned.ttl")
     result = run("validate", str(path))
     assert result.exit_code == 0
     assert "Warning [skos:altLabel]" in result.output

@@ -475,22 +475,28 @@ def test_queries_cover_every_class_and_property_of_the_ontology(catalogue, ontol
     assert missing == []
 
 
-@pytest.mark.parametrize("name, params", [
-    ("parallel-approval", {}), ("measures-by-zone", {"zone": "Sichuan"}), ("agencies-ranked", {}),
-    ("experiences-by-agency", {"agency": "CBIRC"}), ("taxonomy-tree", {"domain": "贸易便利化"}),
-    ("zone-profile", {"zone": "Tianjin", "lang": "en"}), ("case-boxes", {}), ("batches", {}),
-    ("label-search", {"text": "东疆"}), ("measure-sources", {"measure": "数据保险箱"}),
-])
-def test_embedded_engine_and_rdflib_give_the_same_answers(graph, engine, catalogue, name, params):
-    reference = RdflibEngine(graph)
-    query = bind(catalogue.get(name), params, engine)
-    ours, theirs = engine.query(query), reference.query(query)
+@pytest.fixture(scope="module")
+def reference(graph):
+    return RdflibEngine(graph)
+
+
+@pytest.mark.parametrize("name", [q.name for q in Catalogue.load()])
+def test_embedded_engine_and_rdflib_give_the_same_answers(engine, reference, catalogue, name):
+    """Every canned query, with its example values, answers the same on pyoxigraph and rdflib
+    (order-insensitive; GROUP_CONCAT lists compared as sets, since their order is the engine's)."""
+    query = catalogue.get(name)
+    text = bind(query, query.example_values(), engine)
+    ours, theirs = engine.query(text), reference.query(text)
+    if isinstance(ours, GraphResult):
+        assert set(ours.graph) == set(theirs.graph)
+        return
 
     def normal(result):
         return sorted(tuple(";".join(sorted(str(t).split("; "))) if t is not None else "" for t in row)
                       for row in result.rows)
     assert ours.variables == theirs.variables
     assert normal(ours) == normal(theirs)
+    assert len(ours.rows) > 0
 
 
 # ---------------------------------------------------------------- parameters
