@@ -172,5 +172,42 @@ def sparql_command(file, fmt: str) -> None:
     _emit(result, fmt)
 
 
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--graph", "graph_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Serve this built graph (Turtle) instead of a fresh build.")
+@click.option("--timeout", default=10.0, show_default=True, type=float, help="Seconds a query may run.")
+@click.option("--workers", default=2, show_default=True, type=int, help="Query worker processes (queries at once).")
+@click.option("--max-rows", default=10_000, show_default=True, type=int, help="Rows (or triples) per answer.")
+@click.option("--base", default="", help="Public base URL of this server, for links and the service description.")
+def serve_command(host: str, port: int, graph_file: Path | None, timeout: float, workers: int, max_rows: int,
+                  base: str) -> None:
+    """Serve the graph: SPARQL 1.1 Protocol at /sparql, canned queries at /api (read-only)."""
+    import logging
+
+    import uvicorn
+
+    from .endpoint import Settings, create_app
+    from .store import OxigraphEngine
+    from .validate import load_shapes, validate_graph
+
+    try:
+        result = _load_or_build(graph_file)
+        report = validate_graph(result.graph, load_shapes(), result.origins)
+    except FtzKgError as error:
+        _fail(error)
+    if not report.conforms:
+        click.echo(f"error: the graph does not validate ({report.count('Violation')} violation(s)); "
+                   f"run `ftz-kg validate` for the report", err=True)
+        sys.exit(EXIT_VIOLATIONS)
+    ntriples = result.graph.serialize(format="nt", encoding="utf-8")
+    settings = Settings(timeout=timeout, workers=workers, max_rows=max_rows, public_base=base)
+    app = create_app(ntriples, len(result.graph), settings, lookup_engine=OxigraphEngine(result.graph))
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    click.echo(f"serving {len(result.graph)} triples at http://{host}:{port}/sparql", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+
+
 if __name__ == "__main__":
     main()

@@ -109,6 +109,41 @@ def as_sparql_json(result: Result) -> str:
     return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
 
 
+def _xml_escape(text: str) -> str:
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;"))
+
+
+def _xml_term(term) -> str:
+    if isinstance(term, URIRef):
+        return f"<uri>{_xml_escape(str(term))}</uri>"
+    if isinstance(term, BNode):
+        return f"<bnode>{_xml_escape(str(term))}</bnode>"
+    attributes = ""
+    if term.language:
+        attributes = f' xml:lang="{_xml_escape(term.language)}"'
+    elif term.datatype is not None:
+        attributes = f' datatype="{_xml_escape(str(term.datatype))}"'
+    return f"<literal{attributes}>{_xml_escape(str(term))}</literal>"
+
+
+def as_sparql_xml(result: Result) -> str:
+    """The W3C SPARQL Query Results XML Format."""
+    lines = ['<?xml version="1.0"?>', '<sparql xmlns="http://www.w3.org/2005/sparql-results#">']
+    if isinstance(result, AskResult):
+        lines += ["<head/>", f"<boolean>{'true' if result.value else 'false'}</boolean>"]
+    else:
+        variables, rows = _rows_of(result)
+        lines.append("<head>" + "".join(f'<variable name="{v}"/>' for v in variables) + "</head>")
+        lines.append("<results>")
+        for row in rows:
+            cells = "".join(f'<binding name="{v}">{_xml_term(t)}</binding>' for v, t in zip(variables, row)
+                            if t is not None)
+            lines.append(f"<result>{cells}</result>")
+        lines.append("</results>")
+    lines.append("</sparql>")
+    return "\n".join(lines) + "\n"
+
+
 def as_json(result: Result) -> str:
     if isinstance(result, GraphResult):
         graph = result.graph
@@ -132,7 +167,7 @@ def as_turtle(result: Result) -> str:
 
 
 WRITERS = {"table": as_table, "csv": as_csv, "tsv": as_tsv, "json": as_json, "sparql-json": as_sparql_json,
-           "turtle": as_turtle}
+           "sparql-xml": as_sparql_xml, "turtle": as_turtle}
 
 
 def write(result: Result, fmt: str) -> str:

@@ -1,0 +1,396 @@
+"""Stage 5: the read-only SPARQL endpoint and canned-query Web API (Starlette).
+
+A thin router: every route turns a request into (query text, media type) and hands it to the
+worker pool; guard.py vets queries before anything runs, conneg.py picks the format, and a
+bounded result cache with strong ETags answers repeated questions without running them again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from .binding import ParameterError, bind
+from .catalogue import Catalogue, UnknownQuery
+from .conneg import GRAPH_ORDER, GRAPH_TYPES, SELECT_ORDER, SELECT_TYPES, negotiate
+from .guard import DATASET_GRAPH, Refused, check_dataset, check_query
+from .workers import WorkerPool
+
+access_log = logging.getLogger("ftz_kg.access")
+
+MAX_URL = 8 * 1024
+MAX_BODY = 64 * 1024
+RDF_REQUEST_TYPES = ["text/turtle", "application/ld+json", "application/n-triples", "application/rdf+xml"]
+EXTENSIONS = {".json": "application/sparql-results+json", ".csv": "text/csv", ".tsv": "text/tab-separated-values",
+              ".ttl": "text/turtle", ".xml": "application/sparql-results+xml", ".html": "text/html"}
+
+
+@dataclass
+class Settings:
+    timeout: float = 10.0
+    workers: int = 2
+    max_rows: int = 10_000
+    cache_bytes: int = 32 * 1024 * 1024
+    public_base: str = ""
+
+
+class ResultCache:
+    """Results by (query, dataset, media type); the graph is immutable between reloads."""
+
+    def __init__(self, limit_bytes: int):
+        self.limit = limit_bytes
+        self.size = 0
+        self.entries: OrderedDict[tuple, tuple[bytes, bool, str]] = OrderedDict()
+
+    def get(self, key):
+        entry = self.entries.get(key)
+        if entry is not None:
+            self.entries.move_to_end(key)
+        return entry
+
+    def put(self, key, body: bytes, truncated: bool) -> str:
+        etag = '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
+        if len(body) <= self.limit // 4:
+            self.entries[key] = (body, truncated, etag)
+            self.size += len(body)
+            while self.size > self.limit:
+                _, (old, _, _) = self.entries.popitem(last=False)
+                self.size -= len(old)
+        return etag
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.size = 0
+
+
+def _error(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
+    """A short error in the negotiated format where we can: JSON for JSON clients, else text."""
+    headers = {"Vary": "Accept", **(headers or {})}
+    accept = request.headers.get("accept", "")
+    if "json" in accept:
+        return JSONResponse({"error": {"status": status, "message": message}}, status, headers=headers)
+    return PlainTextResponse(message + "\n", status, headers=headers)
+
+
+def _service_description(request: Request, base: str) -> str:
+    endpoint = base.rstrip("/") + "/sparql"
+    formats = " , ".join(f"<http://www.w3.org/ns/formats/{f}>" for f in
+                         ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
+                          "Turtle", "JSON-LD", "N-Triples", "RDF_XML"))
+    return f"""@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
+@prefix void: <http://rdfs.org/ns/void#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+
+<{endpoint}> a sd:Service ;
+    sd:endpoint <{endpoint}> ;
+    sd:supportedLanguage sd:SPARQL11Query ;
+    sd:resultFormat {formats} ;
+    sd:feature sd:UnionDefaultGraph ;
+    sd:defaultDataset [
+        a sd:Dataset ;
+        sd:defaultGraph [ a sd:Graph , void:Dataset ;
+            dcterms:title "ftz-kg: China's pilot free trade zones and their institutional innovations"@en ;
+            void:triples {request.app.state.triples} ;
+            void:sparqlEndpoint <{endpoint}> ] ;
+        sd:namedGraph [ a sd:NamedGraph ; sd:name <{DATASET_GRAPH}> ]
+    ] .
+"""
+
+
+def _base(request: Request) -> str:
+    return request.app.state.settings.public_base or str(request.base_url)
+
+
+def _log(request: Request, status: int, started: float, query: str | None) -> None:
+    access_log.info(json.dumps({
+        "method": request.method, "path": request.url.path, "status": status,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+        "query_hash": hashlib.sha256(query.encode("utf-8")).hexdigest()[:16] if query else None,
+    }))
+
+
+async def _answer(request: Request, query: str, media_type: str | None, default_graphs=(), named_graphs=(),
+                  accept: str | None = None) -> Response:
+    """Vet, negotiate, run (or take from the cache) and respond."""
+    checked = check_query(query)
+    check_dataset(list(default_graphs), list(named_graphs))
+    graph_result = checked.form in ("construct", "describe")
+    offered = GRAPH_ORDER if graph_result else SELECT_ORDER
+    chosen = media_type or negotiate(accept if accept is not None else request.headers.get("accept"), offered)
+    if chosen is None or chosen not in offered:
+        kinds = "RDF (" + ", ".join(GRAPH_ORDER) + ")" if graph_result else ", ".join(SELECT_ORDER)
+        raise Refused(406, f"cannot produce the requested media type; this query answers in {kinds}")
+    writer = (GRAPH_TYPES if graph_result else SELECT_TYPES)[chosen]
+    explicit = (bool(default_graphs), bool(named_graphs))
+    key = (query, explicit, chosen)
+    cache: ResultCache = request.app.state.cache
+    hit = cache.get(key)
+    if hit is None:
+        answer = await request.app.state.pool.run(query, writer, explicit)
+        etag = cache.put(key, answer.body, answer.truncated)
+        body, truncated = answer.body, answer.truncated
+    else:
+        body, truncated, etag = hit
+    headers = {"Vary": "Accept", "ETag": etag, "Cache-Control": "public, max-age=60"}
+    if truncated:
+        headers["X-Result-Truncated"] = "true"
+        headers["X-Result-Limit"] = str(request.app.state.settings.max_rows)
+    if request.method in ("GET", "HEAD") and etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    content_type = chosen if chosen.endswith("xml") else f"{chosen}; charset=utf-8"
+    return Response(body, 200, headers=headers, media_type=content_type)
+
+
+def _form_params(body: bytes) -> dict[str, list[str]]:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused(400, "request body is not valid UTF-8") from None
+    return parse_qs(text, keep_blank_values=True)
+
+
+def _single(params: dict[str, list[str]], name: str) -> str | None:
+    values = params.get(name, [])
+    if len(values) > 1:
+        raise Refused(400, f"parameter {name!r} given {len(values)} times; give it once")
+    return values[0] if values else None
+
+
+async def sparql(request: Request) -> Response:
+    started = time.perf_counter()
+    query = None
+    status = 500
+    try:
+        if len(str(request.url)) > MAX_URL:
+            raise Refused(414, f"request URL longer than {MAX_URL} bytes")
+        url_params = parse_qs(request.url.query, keep_blank_values=True)
+        if "update" in url_params:
+            raise Refused(403, "this endpoint is read-only: SPARQL updates are refused")
+        if request.method == "POST":
+            declared = int(request.headers.get("content-length") or 0)
+            if declared > MAX_BODY:
+                raise Refused(413, f"request body larger than {MAX_BODY} bytes")
+            body = await request.body()
+            if len(body) > MAX_BODY:
+                raise Refused(413, f"request body larger than {MAX_BODY} bytes")
+            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type == "application/x-www-form-urlencoded":
+                params = _form_params(body)
+                if "update" in params:
+                    raise Refused(403, "this endpoint is read-only: SPARQL updates are refused")
+                if "query" in url_params:
+                    raise Refused(400, "give the query either in the URL or in the form body, not both")
+                query = _single(params, "query")
+                default_graphs = params.get("default-graph-uri", []) + url_params.get("default-graph-uri", [])
+                named_graphs = params.get("named-graph-uri", []) + url_params.get("named-graph-uri", [])
+            elif content_type == "application/sparql-query":
+                try:
+                    query = body.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise Refused(400, "request body is not valid UTF-8") from None
+                if "query" in url_params:
+                    raise Refused(400, "give the query either in the URL or in the body, not both")
+                default_graphs = url_params.get("default-graph-uri", [])
+                named_graphs = url_params.get("named-graph-uri", [])
+            elif content_type == "application/sparql-update":
+                raise Refused(403, "this endpoint is read-only: SPARQL updates are refused")
+            else:
+                raise Refused(415, "POST a query as application/x-www-form-urlencoded (query=...) or as "
+                                   "application/sparql-query")
+        else:
+            query = _single(url_params, "query")
+            default_graphs = url_params.get("default-graph-uri", [])
+            named_graphs = url_params.get("named-graph-uri", [])
+        if query is None:
+            wants = negotiate(request.headers.get("accept"), RDF_REQUEST_TYPES + ["text/html"])
+            if wants in RDF_REQUEST_TYPES:
+                status = 200
+                return Response(_service_description(request, _base(request)), 200, headers={"Vary": "Accept"},
+                                media_type="text/turtle; charset=utf-8")
+            status = 200
+            return HTMLResponse(_query_page(request), headers={"Vary": "Accept"})
+        response = await _answer(request, query, None, default_graphs, named_graphs)
+        status = response.status_code
+        return response
+    except Refused as refused:
+        status = refused.status
+        headers = {"Retry-After": "2"} if refused.status == 503 else None
+        return _error(request, refused.status, str(refused), headers)
+    finally:
+        _log(request, status, started, query)
+
+
+def _query_page(request: Request) -> str:
+    catalogue: Catalogue = request.app.state.catalogue
+    items = "".join(f'<li><a href="api/{q.name}.html">{q.name}</a>: {q.summary} / {q.summary_zh}</li>'
+                    for q in catalogue)
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>ftz-kg SPARQL endpoint</title></head>
+<body><h1>ftz-kg SPARQL endpoint</h1>
+<form method="post" action="sparql"><textarea name="query" rows="12" cols="100">SELECT * WHERE {{ ?s ?p ?o }} LIMIT 10</textarea>
+<br><button type="submit">Run</button></form>
+<h2>Canned queries</h2><ul>{items}</ul></body></html>"""
+
+
+async def healthz(request: Request) -> Response:
+    pool: WorkerPool = request.app.state.pool
+    if pool.ready:
+        return JSONResponse({"status": "ok", "triples": request.app.state.triples})
+    return JSONResponse({"status": "starting"}, 503, headers={"Retry-After": "2"})
+
+
+def _openapi(catalogue: Catalogue, base: str) -> dict:
+    paths = {}
+    for query in catalogue:
+        parameters = []
+        for p in query.params:
+            schema = {"type": "integer" if p.type == "integer" else "string"}
+            if p.enumerate:
+                schema["enum"] = list(p.enumerate)
+            if p.default is not None:
+                schema["default"] = p.default
+            parameters.append({"name": p.name, "in": "query", "required": p.required, "schema": schema,
+                               "description": p.description or p.type,
+                               **({"example": p.example} if p.example else {})})
+        paths[f"/api/{query.name}"] = {"get": {
+            "operationId": query.name.replace("-", "_"), "summary": query.summary,
+            "description": f"{query.summary_zh}\n\n{query.description}", "tags": list(query.tags),
+            "parameters": parameters,
+            "responses": {"200": {"description": "the answer", "content": {
+                t: {} for t in (GRAPH_ORDER if query.form in ("construct", "describe") else SELECT_ORDER)}},
+                "400": {"description": "a missing, unknown or ill-typed parameter"}},
+        }}
+    return {"openapi": "3.0.3", "info": {"title": "ftz-kg canned queries", "version": "0.1.0",
+                                         "description": "Competency questions over the ftz-kg knowledge graph."},
+            "servers": [{"url": base.rstrip("/")}], "paths": paths}
+
+
+async def api_index(request: Request) -> Response:
+    catalogue: Catalogue = request.app.state.catalogue
+    return JSONResponse([{"name": q.name, "summary": q.summary, "summary_zh": q.summary_zh,
+                          "parameters": [p.name for p in q.params], "url": f"/api/{q.name}"} for q in catalogue])
+
+
+async def api_openapi(request: Request) -> Response:
+    return JSONResponse(_openapi(request.app.state.catalogue, _base(request)))
+
+
+async def api_docs(request: Request) -> Response:
+    catalogue: Catalogue = request.app.state.catalogue
+    sections = []
+    for q in catalogue:
+        params = "".join(f"<li><code>{p.name}</code> ({p.type}{', default ' + p.default if p.default else ''})"
+                         f"{': ' + p.description if p.description else ''}</li>" for p in q.params)
+        example = "&".join(f"{k}={v}" for k, v in q.example_values().items())
+        sections.append(f'<section id="{q.name}"><h2>{q.name}</h2><p>{q.summary}<br>{q.summary_zh}</p>'
+                        f'<p>{q.description}</p><ul>{params}</ul>'
+                        f'<p><a href="{q.name}.json?{example}">JSON</a> · <a href="{q.name}.csv?{example}">CSV</a>'
+                        f' · <a href="{q.name}.html?{example}">HTML</a></p></section>')
+    return HTMLResponse("<!doctype html><html><head><meta charset='utf-8'><title>ftz-kg API</title></head><body>"
+                        "<h1>ftz-kg canned queries</h1><p><a href='openapi.json'>OpenAPI description</a></p>"
+                        + "".join(sections) + "</body></html>")
+
+
+async def api_query(request: Request) -> Response:
+    started = time.perf_counter()
+    name = request.path_params["name"]
+    media_type = None
+    for extension, mapped in EXTENSIONS.items():
+        if name.endswith(extension):
+            name, media_type = name[: -len(extension)], mapped
+            break
+    status = 500
+    try:
+        catalogue: Catalogue = request.app.state.catalogue
+        try:
+            query = catalogue.get(name)
+        except UnknownQuery as exc:
+            raise Refused(404, str(exc)) from None
+        params = parse_qs(request.url.query, keep_blank_values=True)
+        values = {}
+        for key, given in params.items():
+            if len(given) > 1:
+                raise Refused(400, f"parameter {key!r} given {len(given)} times; give it once")
+            values[key] = given[0]
+        try:
+            text = bind(query, values, request.app.state.lookup)
+        except ParameterError as exc:
+            raise Refused(400, str(exc)) from None
+        if media_type == "text/html":
+            response = await _answer(request, text, "application/sparql-results+json"
+                                     if query.form not in ("construct", "describe") else "text/turtle")
+            status = response.status_code
+            if status != 200:
+                return response
+            return HTMLResponse(_html_table(query, response.body), headers={"Vary": "Accept"})
+        response = await _answer(request, text, media_type)
+        status = response.status_code
+        return response
+    except Refused as refused:
+        status = refused.status
+        return _error(request, refused.status, str(refused), {"Retry-After": "2"} if refused.status == 503 else None)
+    finally:
+        _log(request, status, started, name)
+
+
+def _html_table(query, body: bytes) -> str:
+    from html import escape
+    if body.lstrip().startswith(b"{"):
+        data = json.loads(body)
+        head = data.get("head", {}).get("vars", [])
+        rows = "".join("<tr>" + "".join(f"<td>{escape(b.get(v, {}).get('value', ''))}</td>" for v in head) + "</tr>"
+                       for b in data.get("results", {}).get("bindings", []))
+        table = "<table><tr>" + "".join(f"<th>{escape(v)}</th>" for v in head) + f"</tr>{rows}</table>"
+    else:
+        table = f"<pre>{escape(body.decode('utf-8'))}</pre>"
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(query.name)}</title></head><body>"
+            f"<h1>{escape(query.summary)}</h1><p>{escape(query.summary_zh)}</p>{table}</body></html>")
+
+
+def create_app(ntriples: bytes, triples: int, settings: Settings | None = None, lookup_engine=None) -> Starlette:
+    """The web app over a graph given as N-Triples; `lookup_engine` resolves parameter names."""
+    settings = settings or Settings()
+    pool = WorkerPool(ntriples, size=settings.workers, timeout=settings.timeout, max_rows=settings.max_rows)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        pool.start()
+        try:
+            yield
+        finally:
+            pool.close()
+
+    app = Starlette(
+        routes=[
+            Route("/sparql", sparql, methods=["GET", "POST", "HEAD"]),
+            Route("/query", sparql, methods=["GET", "POST", "HEAD"]),
+            Route("/healthz", healthz),
+            Route("/api", api_index),
+            Route("/api/openapi.json", api_openapi),
+            Route("/api/docs", api_docs),
+            Route("/api/{name}", api_query),
+        ],
+        middleware=[Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "HEAD"],
+                               allow_headers=["Accept", "Content-Type", "If-None-Match"],
+                               expose_headers=["ETag", "X-Result-Truncated", "X-Result-Limit", "Retry-After"])],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.pool = pool
+    app.state.cache = ResultCache(settings.cache_bytes)
+    app.state.catalogue = Catalogue.load()
+    app.state.triples = triples
+    app.state.lookup = lookup_engine
+    return app

@@ -1,0 +1,170 @@
+"""Query workers: each a separate process holding its own copy of the store.
+
+A runaway query cannot be interrupted inside an engine, so every query runs in a worker
+process that the server kills when the time limit passes; the CPU is freed at once and a fresh
+worker takes its place. The number of workers bounds the queries running at once; a request
+that finds no free worker within a short wait is told to come back later (503).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import threading
+from dataclasses import dataclass
+
+from .guard import DATASET_GRAPH, Refused
+
+QUERY_BASE = "https://w3id.org/ftz-kg/"
+GRAPH_FORMATS = {"turtle": "TURTLE", "json-ld": "JSON_LD", "n-triples": "N_TRIPLES", "rdf-xml": "RDF_XML"}
+
+
+@dataclass(frozen=True)
+class Answer:
+    body: bytes
+    truncated: bool
+
+
+def _serve(conn, ntriples: bytes) -> None:  # pragma: no cover - runs in the worker process
+    """The worker's loop: load the graph, then answer (query, writer, max_rows, dataset) requests."""
+    import signal
+
+    import pyoxigraph as ox
+
+    from .results import WRITERS
+    from .store import AskResult, SelectResult, _to_rdflib
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    store = ox.Store()
+    store.load(ntriples, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(DATASET_GRAPH))
+    conn.send(("ready",))
+    while True:
+        try:
+            query, writer, max_rows, explicit_dataset = conn.recv()
+        except EOFError:
+            return
+        try:
+            # relative IRIs in a query resolve against the dataset's base, as the protocol allows
+            named = {"named_graphs": [ox.NamedNode(DATASET_GRAPH)]} if explicit_dataset[1] else {}
+            if explicit_dataset[0]:
+                results = store.query(query, base_iri=QUERY_BASE, default_graph=[ox.NamedNode(DATASET_GRAPH)], **named)
+            elif explicit_dataset[1]:
+                results = store.query(query, base_iri=QUERY_BASE, default_graph=[], **named)
+            else:
+                results = store.query(query, base_iri=QUERY_BASE, use_default_graph_as_union=True)
+            truncated = False
+            if isinstance(results, ox.QueryBoolean):
+                body = WRITERS[writer](AskResult(bool(results))).encode("utf-8")
+            elif isinstance(results, ox.QuerySolutions):
+                variables = [v.value for v in results.variables]
+                rows = []
+                for solution in results:
+                    if len(rows) == max_rows:
+                        truncated = True
+                        break
+                    rows.append(tuple(_to_rdflib(solution[v]) for v in variables))
+                body = WRITERS[writer](SelectResult(variables, rows)).encode("utf-8")
+            else:
+                triples = []
+                for triple in results:
+                    if len(triples) == max_rows:
+                        truncated = True
+                        break
+                    triples.append(triple)
+                body = ox.serialize(triples, format=getattr(ox.RdfFormat, GRAPH_FORMATS[writer]))
+            conn.send(("ok", body, truncated))
+        except SyntaxError as exc:
+            conn.send(("error", 400, f"SPARQL syntax error: {exc}"))
+        except Exception as exc:  # evaluation errors of the engine
+            conn.send(("error", 400, f"query failed: {type(exc).__name__}: {exc}"))
+
+
+class _Worker:
+    def __init__(self, context, ntriples: bytes):
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child, ntriples), daemon=True)
+        self.process.start()
+        child.close()
+        if not self.conn.poll(120) or self.conn.recv() != ("ready",):
+            self.kill()
+            raise RuntimeError("query worker failed to start")
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+
+class WorkerPool:
+    def __init__(self, ntriples: bytes, size: int = 2, timeout: float = 10.0, max_rows: int = 10_000,
+                 queue_wait: float = 2.0):
+        self.ntriples = ntriples
+        self.size = size
+        self.timeout = timeout
+        self.max_rows = max_rows
+        self.queue_wait = queue_wait
+        self._context = multiprocessing.get_context("spawn")
+        self._idle: asyncio.Queue | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._workers: set[_Worker] = set()
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the workers (blocking); call from the event loop's start-up."""
+        self._loop = asyncio.get_running_loop()
+        self._idle = asyncio.Queue()
+        for _ in range(self.size):
+            worker = _Worker(self._context, self.ntriples)
+            self._workers.add(worker)
+            self._idle.put_nowait(worker)
+
+    def close(self) -> None:
+        with self._lock:
+            for worker in list(self._workers):
+                worker.kill()
+            self._workers.clear()
+
+    @property
+    def ready(self) -> bool:
+        return bool(self._workers) and all(w.process.is_alive() for w in self._workers)
+
+    def _replace(self, dead: _Worker) -> None:
+        """Start a fresh worker in the background and hand it to the idle queue when ready."""
+        def run():
+            with self._lock:
+                self._workers.discard(dead)
+            try:
+                fresh = _Worker(self._context, self.ntriples)
+            except RuntimeError:
+                return
+            with self._lock:
+                self._workers.add(fresh)
+            self._loop.call_soon_threadsafe(self._idle.put_nowait, fresh)
+        threading.Thread(target=run, daemon=True).start()
+
+    def _call(self, worker: _Worker, request) -> tuple:
+        worker.conn.send(request)
+        if worker.conn.poll(self.timeout):
+            return worker.conn.recv()
+        return ("timeout",)
+
+    async def run(self, query: str, writer: str, explicit_dataset: tuple[bool, bool] = (False, False)) -> Answer:
+        try:
+            worker = await asyncio.wait_for(self._idle.get(), self.queue_wait)
+        except asyncio.TimeoutError:
+            raise Refused(503, "all query workers are busy; retry shortly") from None
+        try:
+            reply = await asyncio.to_thread(self._call, worker, (query, writer, self.max_rows, explicit_dataset))
+        except (OSError, EOFError):
+            reply = ("crashed",)
+        if reply[0] in ("timeout", "crashed"):
+            worker.kill()
+            self._replace(worker)
+            if reply[0] == "timeout":
+                raise Refused(503, f"query stopped: it ran longer than the {self.timeout:g} s limit")
+            raise Refused(503, "the query worker stopped unexpectedly; retry shortly")
+        self._idle.put_nowait(worker)
+        if reply[0] == "error":
+            raise Refused(reply[1], reply[2])
+        return Answer(reply[1], reply[2])
