@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -38,9 +39,38 @@ def test_main_job_command_runs_from_the_checkout():
     assert (ROOT / "build" / "ftz-kg.ttl").stat().st_size > 100_000
 
 
+def _wait_until_ready(port: int, server: subprocess.Popen) -> None:
+    import httpx
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert server.poll() is None, server.stdout.read()
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    raise AssertionError("the README's server did not become ready")
+
+
 def test_every_other_readme_command_succeeds(tmp_path):
+    """Run in order; `ftz-kg serve` runs in the background until the end, for the curl lines after it."""
     assert OTHER_COMMANDS, "the README shows ftz-kg commands"
-    for command in OTHER_COMMANDS:
-        assert "ftz-kg " in command, command
-        result = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=600)
-        assert result.returncode == 0, (command, result.stdout[-1000:], result.stderr[-1000:])
+    servers = []
+    try:
+        for command in OTHER_COMMANDS:
+            assert "ftz-kg " in command or command.startswith("curl "), command
+            if command.startswith("ftz-kg serve"):
+                server = subprocess.Popen(["bash", "-c", "exec " + command], cwd=tmp_path, text=True,
+                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                servers.append(server)
+                _wait_until_ready(int(re.search(r"--port (\d+)", command).group(1)), server)
+                continue
+            result = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True,
+                                    timeout=600)
+            assert result.returncode == 0, (command, result.stdout[-1000:], result.stderr[-1000:])
+            if command.startswith("curl "):
+                assert result.stdout.strip(), command
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(10)
