@@ -14,6 +14,7 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
@@ -21,7 +22,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from .binding import ParameterError, bind
 from .catalogue import Catalogue, UnknownQuery
@@ -234,14 +236,41 @@ async def sparql(request: Request) -> Response:
 
 
 def _query_page(request: Request) -> str:
-    catalogue: Catalogue = request.app.state.catalogue
-    items = "".join(f'<li><a href="api/{q.name}.html">{q.name}</a>: {q.summary} / {q.summary_zh}</li>'
-                    for q in catalogue)
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>ftz-kg SPARQL endpoint</title></head>
-<body><h1>ftz-kg SPARQL endpoint</h1>
-<form method="post" action="sparql"><textarea name="query" rows="12" cols="100">SELECT * WHERE {{ ?s ?p ?o }} LIMIT 10</textarea>
-<br><button type="submit">Run</button></form>
-<h2>Canned queries</h2><ul>{items}</ul></body></html>"""
+    """The query UI: YASGUI (vendored, no CDN) with every canned query as a ready example."""
+    from html import escape
+    examples = request.app.state.examples
+    buttons = "".join(
+        f'<li><button type="button" data-example="{escape(e["name"])}">{escape(e["title_en"])}'
+        f'<br><span lang="zh">{escape(e["title_zh"])}</span></button></li>' for e in examples)
+    data = json.dumps(examples, ensure_ascii=False).replace("</", "<\\/")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>ftz-kg SPARQL endpoint</title>
+<link rel="stylesheet" href="static/yasgui/yasgui.min.css">
+<style>body{{font-family:sans-serif;margin:0;display:flex}} aside{{width:22rem;max-height:100vh;overflow:auto;padding:.5rem;
+border-right:1px solid #ccc}} aside ul{{list-style:none;padding:0}} aside button{{width:100%;text-align:left;margin:.15rem 0;
+cursor:pointer}} main{{flex:1;min-width:0}}</style></head>
+<body><aside><h1>ftz-kg</h1><p>Canned queries · 示例查询</p><ul id="examples">{buttons}</ul></aside>
+<main><div id="yasgui"></div>
+<noscript><form method="post" action="sparql"><textarea name="query" rows="12" cols="100">SELECT * WHERE {{ ?s ?p ?o }} LIMIT 10</textarea>
+<button type="submit">Run</button></form></noscript></main>
+<script src="static/yasgui/yasgui.min.js"></script>
+<script>
+const EXAMPLES = {data};
+const endpoint = new URL("sparql", document.baseURI).href;
+const yasgui = new Yasgui(document.getElementById("yasgui"), {{
+  requestConfig: {{ endpoint: endpoint, method: "POST" }},
+  copyEndpointOnNewTab: true,
+  persistenceId: null,
+}});
+function openExample(name) {{
+  const example = EXAMPLES.find(e => e.name === name);
+  const tab = yasgui.addTab(true, {{ name: example.name }});
+  tab.setQuery(example.query);
+  tab.show();
+  tab.getYasqe().query();
+}}
+document.querySelectorAll("[data-example]").forEach(b => b.addEventListener("click", () => openExample(b.dataset.example)));
+</script></body></html>"""
 
 
 async def healthz(request: Request) -> Response:
@@ -381,6 +410,7 @@ def create_app(ntriples: bytes, triples: int, settings: Settings | None = None, 
             Route("/api/openapi.json", api_openapi),
             Route("/api/docs", api_docs),
             Route("/api/{name}", api_query),
+            Mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"),
         ],
         middleware=[Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "HEAD"],
                                allow_headers=["Accept", "Content-Type", "If-None-Match"],
@@ -393,4 +423,8 @@ def create_app(ntriples: bytes, triples: int, settings: Settings | None = None, 
     app.state.catalogue = Catalogue.load()
     app.state.triples = triples
     app.state.lookup = lookup_engine
+    app.state.examples = [
+        {"name": q.name, "title_en": q.summary, "title_zh": q.summary_zh,
+         "query": bind(q, q.example_values(), lookup_engine) if lookup_engine is not None else q.text}
+        for q in app.state.catalogue]
     return app

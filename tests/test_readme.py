@@ -24,7 +24,7 @@ OTHER_COMMANDS = [line for block in BLOCKS[2:] for line in block if line.strip()
 def test_readme_opens_with_the_two_setup_commands():
     assert README.index("```sh") < README.index("## ")
     assert len(MAIN_JOB) == 1 and "ftz-kg" in MAIN_JOB[0]
-    assert TEST_COMMAND == ["pip install -e '.[test]' && python -m pytest"]
+    assert TEST_COMMAND == ["bash scripts/install-test-deps && python -m pytest"]
 
 
 def test_ci_runs_the_readme_test_command():

@@ -1,0 +1,57 @@
+"""The query UI in a real browser: headless Chromium (Debian's) driven by Playwright, with every
+request to anything but our own server blocked, so the page must work offline."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from .server import running_server
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def server():
+    with running_server("--workers", "2") as (base, process):
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    if not shutil.which("chromium"):
+        pytest.fail("Debian's chromium is not installed: run scripts/install-test-deps")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield instance
+        instance.close()
+
+
+def test_yasgui_runs_a_canned_example_offline(server, browser):
+    page = browser.new_page()
+    outside = []
+
+    def only_our_server(route):
+        if route.request.url.startswith(server):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_our_server)
+    page.goto(server + "/sparql")
+    page.wait_for_selector(".yasqe", timeout=30_000)
+    button = page.locator("[data-example='parallel-approval']")
+    assert "推动并联化" in button.inner_text()
+    button.click()
+    # 部分创新举措表 1 rows 1-6: the six parallel-approval measures (lines 1846-1881)
+    page.wait_for_selector("text=企业“套餐式”注销服务模式", timeout=30_000)
+    body = page.inner_text("body")
+    for name in ("出版物发行业务许可与网络发行备案联办制度", "电力工程审批绿色通道", "证照“一口受理、并联办理”审批服务模式"):
+        assert name in body
+    assert not any(url.startswith(server) for url in outside)
+    page.close()
