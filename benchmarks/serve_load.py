@@ -1,0 +1,173 @@
+"""HTTP throughput and latency of `ftz-kg serve` against its peers, in one run.
+
+Serves the same graph from `ftz-kg serve`, from rdflib-endpoint (rdflib's engine) and from
+Oxigraph's own server (`oxigraph serve-read-only`), all on loopback, and loads each with wrk
+(Debian's `wrk`; concurrency 4, --seconds per case) on the same canned queries:
+
+- uncached: every request carries a distinct trailing comment, so no result cache can answer it;
+- cached: the same request repeated, the realistic case of many users asking the catalogue's
+  questions (only ftz-kg caches; the peers answer it like any other request).
+
+Needs: `apt-get install wrk`, `pip install rdflib-endpoint oxigraph`. Prints requests/s and p50/p99
+per server and the ratios the issue targets (≥ 8x rdflib-endpoint and ≥ 0.5x Oxigraph uncached;
+≥ 1x Oxigraph cached; p99 < 10 ms).
+
+    python benchmarks/serve_load.py [--seconds 10] [--queries parallel-approval,measures-by-zone,...] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx  # noqa: E402
+
+from ftz_kg.binding import bind  # noqa: E402
+from ftz_kg.build import build  # noqa: E402
+from ftz_kg.catalogue import Catalogue  # noqa: E402
+from ftz_kg.store import OxigraphEngine  # noqa: E402
+
+DEFAULT_QUERIES = ["parallel-approval", "measures-by-zone", "experiences-by-agency", "agencies-ranked",
+                   "zones-by-batch", "label-search"]
+WRK_SCRIPT = """
+counter = 0
+request = function()
+  counter = counter + 1
+  local path = string.gsub(wrk.path, "BUST", tostring(counter) .. "-" .. tostring(math.random(1000000000)))
+  return wrk.format("GET", path)
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_ready(url: str, process: subprocess.Popen, seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {url}")
+        try:
+            if httpx.get(url, params={"query": "ASK {}"}, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    raise RuntimeError(f"not ready: {url}")
+
+
+def wrk(url: str, accept: str, seconds: int, script: Path | None) -> dict:
+    command = ["wrk", "-t2", "-c4", f"-d{seconds}s", "--latency", "-H", f"Accept: {accept}"]
+    if script:
+        command += ["-s", str(script)]
+    out = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def ms(label):
+        value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {"rps": rps, "p50_ms": ms("50"), "p99_ms": ms("99"), "errors": int(non_2xx.group(1)) if non_2xx else 0}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--queries", default=",".join(DEFAULT_QUERIES), help="comma-separated, or 'all'")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    for tool in ("wrk", "oxigraph", "rdflib-endpoint"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is missing: apt-get install wrk; pip install rdflib-endpoint oxigraph")
+
+    graph = build().graph
+    catalogue = Catalogue.load()
+    lookup = OxigraphEngine(graph)
+    names = [q.name for q in catalogue] if args.queries == "all" else args.queries.split(",")
+    work = Path(tempfile.mkdtemp(prefix="ftz-bench-"))
+    (work / "graph.nt").write_bytes(graph.serialize(format="nt", encoding="utf-8"))
+    (work / "graph.ttl").write_bytes(graph.serialize(format="turtle", encoding="utf-8"))
+    script = work / "bust.lua"
+    script.write_text(WRK_SCRIPT)
+    subprocess.run(["oxigraph", "load", "--location", str(work / "oxigraph"), "--file", str(work / "graph.nt")],
+                   check=True, capture_output=True)
+
+    ports = {name: free_port() for name in ("ftz-kg", "oxigraph", "rdflib-endpoint")}
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    servers = {
+        "ftz-kg": subprocess.Popen([sys.executable, "-m", "ftz_kg.cli", "serve", "--graph", str(work / "graph.ttl"),
+                                    "--port", str(ports["ftz-kg"])], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, env=env),
+        "oxigraph": subprocess.Popen(["oxigraph", "serve-read-only", "--location", str(work / "oxigraph"),
+                                      "--bind", f"127.0.0.1:{ports['oxigraph']}"], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL),
+        "rdflib-endpoint": subprocess.Popen(["rdflib-endpoint", "serve", str(work / "graph.ttl"), "--host", "127.0.0.1",
+                                             "--port", str(ports["rdflib-endpoint"])], stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL, env=env),
+    }
+    paths = {"ftz-kg": "/sparql", "oxigraph": "/query", "rdflib-endpoint": "/"}   # each server's query path
+    endpoints = {name: f"http://127.0.0.1:{port}{paths[name]}" for name, port in ports.items()}
+    rows = []
+    try:
+        for name, process in servers.items():
+            wait_ready(endpoints[name], process)
+        for name in names:
+            query = catalogue.get(name)
+            text = bind(query, query.example_values(), lookup)
+            accept = "text/turtle" if query.form in ("construct", "describe") else "application/sparql-results+json"
+            row = {"query": name}
+            for server, endpoint in endpoints.items():   # every server must answer before it is measured
+                check = httpx.get(endpoint, params={"query": text}, headers={"Accept": accept}, timeout=120)
+                if check.status_code != 200:
+                    raise RuntimeError(f"{server} answers {check.status_code} to {name}: {check.text[:200]}")
+            for server, endpoint in endpoints.items():
+                busted = f"{endpoint}?query={quote(text + chr(10) + '# BUST', safe='')}"
+                row[f"{server} uncached"] = wrk(busted, accept, args.seconds, script)
+            row["ftz-kg cached"] = wrk(f"{endpoints['ftz-kg']}?query={quote(text, safe='')}", accept, args.seconds, None)
+            row["oxigraph cached"] = wrk(f"{endpoints['oxigraph']}?query={quote(text, safe='')}", accept,
+                                         args.seconds, None)
+            rows.append(row)
+            print(f"measured {name}", file=sys.stderr)
+    finally:
+        for process in servers.values():
+            process.terminate()
+        for process in servers.values():
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+    errors = sum(r[c]["errors"] for r in rows for c in r if c != "query")
+    print(f"{len(graph)} triples; wrk -t2 -c4 -d{args.seconds}s per case; loopback; requests/s (p50 / p99 ms); "
+          f"{errors} non-2xx responses in all")
+    columns = ["ftz-kg uncached", "oxigraph uncached", "rdflib-endpoint uncached", "ftz-kg cached", "oxigraph cached"]
+    width = max(len(r["query"]) for r in rows)
+    print(f"{'query':<{width}}  " + "  ".join(f"{c:>26}" for c in columns) + "  vs rdflib  vs oxigraph  cached vs ox")
+    for r in rows:
+        cells = "  ".join(f"{r[c]['rps']:>8.0f} ({r[c]['p50_ms']:>5.1f} / {r[c]['p99_ms']:>6.1f})" for c in columns)
+        ratio_rdflib = r["ftz-kg uncached"]["rps"] / max(r["rdflib-endpoint uncached"]["rps"], 0.01)
+        ratio_ox = r["ftz-kg uncached"]["rps"] / r["oxigraph uncached"]["rps"]
+        ratio_cached = r["ftz-kg cached"]["rps"] / r["oxigraph cached"]["rps"]
+        print(f"{r['query']:<{width}}  {cells}  {ratio_rdflib:>8.1f}x  {ratio_ox:>9.2f}x  {ratio_cached:>11.2f}x")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
