@@ -406,3 +406,52 @@ def test_w3c_protocol_cases(client):
     assert checked >= 39   # the manifest's 34 tests hold 39 requests
     count = client.get("/sparql", params={"query": COUNT + " # after w3c"}, headers={"Accept": "text/csv"})
     assert count.text.splitlines()[1] == "21"
+
+
+def test_concurrency_cap_answers_503_with_retry_after(server):
+    """Two workers: two runaway queries occupy both; a third request waits briefly, then gets 503."""
+    replies = []
+
+    def slow(n):
+        with httpx.Client(base_url=server, timeout=60) as http:
+            replies.append(http.get("/sparql", params={"query": f"{SLOW} # busy {n}"}))
+
+    threads = [threading.Thread(target=slow, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)
+    with httpx.Client(base_url=server, timeout=60) as http:
+        third = http.get("/sparql", params={"query": COUNT + " # third"})
+    for thread in threads:
+        thread.join(60)
+    assert third.status_code == 503 and third.headers["retry-after"] == "2"
+    assert "busy" in third.text
+    time.sleep(4)   # the killed workers are replaced; the endpoint serves again
+    with httpx.Client(base_url=server, timeout=60) as http:
+        assert http.get("/sparql", params={"query": COUNT + " # recovered"}).status_code == 200
+
+
+def test_access_log_start_up_check_and_graceful_shutdown(tmp_path):
+    broken = tmp_path / "broken.ttl"
+    broken.write_text("@prefix ftz: <https://w3id.org/ftz-kg/def#> .\n<https://w3id.org/ftz-kg/zone/x> a ftz:PilotFreeTradeZone .\n",
+                      encoding="utf-8")
+    import subprocess
+    import sys
+    failed = subprocess.run([sys.executable, "-m", "ftz_kg.cli", "serve", "--graph", str(broken), "--port", "9"],
+                            capture_output=True, text=True, timeout=120)
+    assert failed.returncode == 1
+    assert failed.stderr.strip().splitlines()[-1].startswith("error: the graph does not validate")
+    with running_server() as (base, process):
+        httpx.get(base + "/sparql", params={"query": COUNT + " # logged"})
+        workers = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+        assert len(workers) >= 2
+        process.terminate()
+        # uvicorn shuts down gracefully, then re-raises SIGTERM: the exit status is the signal's
+        assert process.wait(15) in (0, -15)
+        log = [json.loads(line) for line in process.stdout.read().splitlines() if line.startswith("{")]
+    time.sleep(0.5)
+    for pid in workers:     # the query workers went down with the server
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+    entry = next(e for e in log if e["path"] == "/sparql")
+    assert entry["method"] == "GET" and entry["status"] == 200 and entry["duration_ms"] >= 0
+    assert len(entry["query_hash"]) == 16
