@@ -17,6 +17,18 @@ from .guard import DATASET_GRAPH, Refused
 
 QUERY_BASE = "https://w3id.org/ftz-kg/"
 GRAPH_FORMATS = {"turtle": "TURTLE", "json-ld": "JSON_LD", "n-triples": "N_TRIPLES", "rdf-xml": "RDF_XML"}
+RESULT_FORMATS = {"sparql-json": "JSON", "sparql-xml": "XML", "csv": "CSV", "tsv": "TSV"}
+WORKER_MEMORY = 2 * 1024 ** 3   # address-space cap of a worker: a huge answer fails, it cannot swamp the host
+
+
+def _rows_at_most(body: bytes, writer: str) -> int:
+    """An upper bound on the rows of a serialised SELECT answer (exact for JSON and XML)."""
+    if writer == "sparql-json":
+        import json
+        return len(json.loads(body)["results"]["bindings"])
+    if writer == "sparql-xml":
+        return body.count(b"<result>")
+    return max(body.count(b"\n") - 1, 0)
 
 
 @dataclass(frozen=True)
@@ -27,6 +39,7 @@ class Answer:
 
 def _serve(conn, ntriples: bytes) -> None:  # pragma: no cover - runs in the worker process
     """The worker's loop: load the graph, then answer (query, writer, max_rows, dataset) requests."""
+    import resource
     import signal
 
     import pyoxigraph as ox
@@ -35,6 +48,10 @@ def _serve(conn, ntriples: bytes) -> None:  # pragma: no cover - runs in the wor
     from .store import AskResult, SelectResult, _to_rdflib
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, WORKER_MEMORY))
+    except (ValueError, OSError):
+        pass
     store = ox.Store()
     store.load(ntriples, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(DATASET_GRAPH))
     conn.send(("ready",))
@@ -44,26 +61,32 @@ def _serve(conn, ntriples: bytes) -> None:  # pragma: no cover - runs in the wor
         except EOFError:
             return
         try:
-            # relative IRIs in a query resolve against the dataset's base, as the protocol allows
             named = {"named_graphs": [ox.NamedNode(DATASET_GRAPH)]} if explicit_dataset[1] else {}
             if explicit_dataset[0]:
-                results = store.query(query, base_iri=QUERY_BASE, default_graph=[ox.NamedNode(DATASET_GRAPH)], **named)
+                dataset = {"default_graph": [ox.NamedNode(DATASET_GRAPH)], **named}
             elif explicit_dataset[1]:
-                results = store.query(query, base_iri=QUERY_BASE, default_graph=[], **named)
+                dataset = {"default_graph": [], **named}
             else:
-                results = store.query(query, base_iri=QUERY_BASE, use_default_graph_as_union=True)
+                dataset = {"use_default_graph_as_union": True}
+            # relative IRIs in a query resolve against the dataset's base, as the protocol allows
+            results = store.query(query, base_iri=QUERY_BASE, **dataset)
             truncated = False
             if isinstance(results, ox.QueryBoolean):
                 body = WRITERS[writer](AskResult(bool(results))).encode("utf-8")
             elif isinstance(results, ox.QuerySolutions):
-                variables = [v.value for v in results.variables]
-                rows = []
-                for solution in results:
-                    if len(rows) == max_rows:
-                        truncated = True
-                        break
-                    rows.append(tuple(_to_rdflib(solution[v]) for v in variables))
-                body = WRITERS[writer](SelectResult(variables, rows)).encode("utf-8")
+                # the engine's own serialiser is several times faster than ours; we fall back to
+                # a capped run only when the answer has more rows than the cap
+                body = results.serialize(format=getattr(ox.QueryResultsFormat, RESULT_FORMATS[writer]))
+                if _rows_at_most(body, writer) > max_rows:
+                    results = store.query(query, base_iri=QUERY_BASE, **dataset)
+                    variables = [v.value for v in results.variables]
+                    rows = []
+                    for solution in results:
+                        if len(rows) == max_rows:
+                            truncated = True
+                            break
+                        rows.append(tuple(_to_rdflib(solution[v]) for v in variables))
+                    body = WRITERS[writer](SelectResult(variables, rows)).encode("utf-8")
             else:
                 triples = []
                 for triple in results:
@@ -143,11 +166,20 @@ class WorkerPool:
             self._loop.call_soon_threadsafe(self._idle.put_nowait, fresh)
         threading.Thread(target=run, daemon=True).start()
 
-    def _call(self, worker: _Worker, request) -> tuple:
-        worker.conn.send(request)
-        if worker.conn.poll(self.timeout):
-            return worker.conn.recv()
-        return ("timeout",)
+    async def _call(self, worker: _Worker, request) -> tuple:
+        """Send the request and wait for the reply without a thread: the event loop watches the pipe."""
+        loop = asyncio.get_running_loop()
+        readable = loop.create_future()
+        fd = worker.conn.fileno()
+        loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
+        try:
+            worker.conn.send(request)
+            await asyncio.wait_for(readable, self.timeout)
+        except asyncio.TimeoutError:
+            return ("timeout",)
+        finally:
+            loop.remove_reader(fd)
+        return worker.conn.recv()
 
     async def run(self, query: str, writer: str, explicit_dataset: tuple[bool, bool] = (False, False)) -> Answer:
         try:
@@ -155,7 +187,7 @@ class WorkerPool:
         except asyncio.TimeoutError:
             raise Refused(503, "all query workers are busy; retry shortly") from None
         try:
-            reply = await asyncio.to_thread(self._call, worker, (query, writer, self.max_rows, explicit_dataset))
+            reply = await self._call(worker, (query, writer, self.max_rows, explicit_dataset))
         except (OSError, EOFError):
             reply = ("crashed",)
         if reply[0] in ("timeout", "crashed"):
