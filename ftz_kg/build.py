@@ -195,7 +195,9 @@ class _Builder:
                     continue
                 if not _LEXICAL[spec.datatype].match(value):
                     raise row.error(f"{value!r} is not a valid {spec.datatype.n3(graph.namespace_manager)}", column)
-                graph.add((subject, spec.predicate, Literal(value, datatype=spec.datatype, normalize=False)))
+                # RDF 1.1: a simple literal is an xsd:string; writing it plain keeps every format in agreement
+                datatype = None if spec.datatype == XSD.string else spec.datatype
+                graph.add((subject, spec.predicate, Literal(value, datatype=datatype, normalize=False)))
             elif isinstance(spec, Ref):
                 values = row.values(column)
                 if len(values) > 1 and not spec.multi:

@@ -172,6 +172,43 @@ def sparql_command(file, fmt: str) -> None:
     _emit(result, fmt)
 
 
+@main.command("export")
+@click.option("--format", "fmt", required=True,
+              type=click.Choice(["ttl", "nt", "jsonld", "rdfxml", "trig", "graphml", "gexf", "cytoscape", "csv", "all"]))
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="The file to write (a folder for csv, and for all: the dump bundle with void.ttl).")
+@click.option("--graph", "graph_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Export this built graph (Turtle) instead of a fresh build.")
+def export_command(fmt: str, out: Path, graph_file: Path | None) -> None:
+    """Write the graph as a dump, deterministically and atomically."""
+    import datetime
+
+    from . import export, resources
+    from .rdfio import atomic_write, parse_turtle, serialize_turtle
+    from .void import describe
+
+    try:
+        graph = _load_or_build(graph_file).graph
+        ontology = parse_turtle(resources.ontology_file())
+        shapes = parse_turtle(resources.shapes_file())
+        formats = export.FORMATS if fmt == "all" else (fmt,)
+        sizes = {}
+        for each in formats:
+            content = export.render(each, graph, ontology, shapes)
+            target = out / export.FILE_NAMES[each] if fmt == "all" else out
+            export.write(target, content)
+            sizes[each] = len(content) if isinstance(content, bytes) else sum(len(t.encode()) for t in content.values())
+        if fmt == "all":
+            created = datetime.date.today().isoformat()
+            atomic_write(out / "void.ttl", serialize_turtle(describe(graph, sizes, created)))
+    except FtzKgError as error:
+        _fail(error)
+    except OSError as error:
+        click.echo(f"error: cannot write {out}: {error.strerror}", err=True)
+        sys.exit(2)
+    click.echo(f"wrote {out}")
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)

@@ -42,6 +42,9 @@ def atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)   # an ordinary readable file, not mkstemp's private 0600
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
