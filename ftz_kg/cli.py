@@ -241,6 +241,9 @@ def serve_command(host: str, port: int, graph_file: Path | None, timeout: float,
     ntriples = result.graph.serialize(format="nt", encoding="utf-8")
     settings = Settings(timeout=timeout, workers=workers, max_rows=max_rows, public_base=base)
     app = create_app(ntriples, len(result.graph), settings, lookup_engine=OxigraphEngine(result.graph))
+    from . import linkeddata, resources
+    from .rdfio import parse_turtle
+    linkeddata.install(app, result.graph, parse_turtle(resources.ontology_file()), load_shapes())
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     click.echo(f"serving {len(result.graph)} triples at http://{host}:{port}/sparql", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)

@@ -1,0 +1,243 @@
+"""Dereferenceable IRIs, the home page, search, dumps and the dataset description, served from the
+built graph held in the web process (small and immutable between reloads)."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import io
+import re
+import threading
+import zipfile
+
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF, SKOS
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+
+from . import export, pages
+from .conneg import negotiate
+from .rdfio import serialize_turtle
+from .vocab import BASE, ONTOLOGY_IRI, bind_prefixes
+
+RDF_VIEWS = {"text/turtle": ("turtle", ".ttl"), "application/ld+json": ("json-ld", ".jsonld"),
+             "application/n-triples": ("nt", ".nt"), "application/rdf+xml": ("xml", ".rdf")}
+OFFERED = ["text/html", *RDF_VIEWS]
+SUFFIXES = {suffix: media for media, (_, suffix) in RDF_VIEWS.items()} | {".html": "text/html"}
+KINDS = {"zone", "subarea", "province", "measure", "agency", "batch", "innovation", "scope", "strategy", "theme",
+         "experience-domain", "scheme", "source"}
+_PATH = re.compile(r"^(?P<kind>[a-z-]+)/(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*(?:/row-[0-9]+)?)$")
+
+
+def _lang(request: Request) -> tuple[str, dict]:
+    """The page language: ?lang= (remembered in a cookie), else the cookie, else the browser's, else zh."""
+    asked = request.query_params.get("lang")
+    if asked in pages.LANGS:
+        return asked, {"set_cookie": asked}
+    cookie = request.cookies.get("lang")
+    if cookie in pages.LANGS:
+        return cookie, {}
+    accept = request.headers.get("accept-language", "")
+    return ("en" if accept.lower().startswith("en") else "zh"), {}
+
+
+def _respond(request: Request, body: bytes, media_type: str, extra: dict | None = None, lang_cookie=None) -> Response:
+    etag = '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
+    headers = {"Vary": "Accept, Accept-Language, Cookie", "ETag": etag, **(extra or {})}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    content_type = media_type if media_type.endswith("xml") else f"{media_type}; charset=utf-8"
+    response = Response(body, 200, headers=headers, media_type=content_type)
+    if lang_cookie:
+        response.set_cookie("lang", lang_cookie, max_age=365 * 24 * 3600, samesite="lax")
+    return response
+
+
+def _not_found(request: Request, media_type: str | None, message: str, status: int = 404) -> Response:
+    headers = {"Vary": "Accept"}
+    if media_type == "text/html" or (media_type is None and "html" in request.headers.get("accept", "")):
+        lang, _ = _lang(request)
+        return HTMLResponse(pages.page(str(status), f"<h1>{status}</h1><p>{message}</p>", lang, "/"), status,
+                            headers=headers)
+    if "json" in (media_type or request.headers.get("accept", "")):
+        return Response(f'{{"error": {{"status": {status}, "message": "{message}"}}}}', status, headers=headers,
+                        media_type="application/json")
+    return PlainTextResponse(message + "\n", status, headers=headers)
+
+
+def describe(graph: Graph, node: URIRef) -> Graph:
+    """The entity's own triples, the triples pointing at it and the labels of its neighbours:
+    the same facts its HTML page shows."""
+    out = Graph()
+    bind_prefixes(out)
+    neighbours = set()
+    for p, o in graph.predicate_objects(node):
+        out.add((node, p, o))
+        if isinstance(o, URIRef):
+            neighbours.add(o)
+        neighbours.add(p)
+    for s, p in graph.subject_predicates(node):
+        out.add((s, p, node))
+        neighbours.update((s, p))
+    for n in neighbours:
+        for lbl in graph.objects(n, SKOS.prefLabel):
+            out.add((n, SKOS.prefLabel, lbl))
+    return out
+
+
+def _ontology_graph(graph: Graph) -> Graph:
+    out = Graph()
+    bind_prefixes(out)
+    for s, p, o in graph:
+        if str(s).startswith(str(ONTOLOGY_IRI)) or str(s).startswith(("http://www.w3.org/", "http://purl.org/",
+                                                                      "https://schema.org/")):
+            out.add((s, p, o))
+    return out
+
+
+async def entity(request: Request) -> Response:
+    graph: Graph = request.app.state.graph
+    path = request.path_params["path"]
+    media_type = None
+    for suffix, media in SUFFIXES.items():
+        if path.endswith(suffix):
+            path, media_type = path[: -len(suffix)], media
+            break
+    try:
+        if path in ("def", "def/"):
+            node = ONTOLOGY_IRI
+            subject_graph = _ontology_graph(graph)
+        else:
+            match = _PATH.match(path)
+            if not match or match["kind"] not in KINDS:
+                return _not_found(request, media_type, "no such resource")
+            node = URIRef(BASE + path)
+            if (node, None, None) not in graph:
+                return _not_found(request, media_type, f"no resource <{node}> in this dataset")
+            subject_graph = describe(graph, node)
+        chosen = media_type or negotiate(request.headers.get("accept"), OFFERED)
+        if chosen is None:
+            return _not_found(request, "text/plain", "cannot produce the requested media type; offered: "
+                              + ", ".join(OFFERED), 406)
+        local = "/" + path
+        alternates = [(m, local + s) for m, (_, s) in RDF_VIEWS.items()]
+        link = ", ".join(f'<{h}>; rel="alternate"; type="{m}"' for m, h in [("text/html", local + ".html")] + alternates)
+        if chosen == "text/html":
+            lang, extra = _lang(request)
+            if node == ONTOLOGY_IRI:
+                html = ontology_page(graph, lang)
+            else:
+                html = pages.entity_page(graph, node, lang, local, alternates)
+            return _respond(request, html.encode("utf-8"), "text/html", {"Link": link}, extra.get("set_cookie"))
+        fmt = RDF_VIEWS[chosen][0]
+        body = serialize_turtle(subject_graph) if fmt == "turtle" else subject_graph.serialize(format=fmt,
+                                                                                                encoding="utf-8")
+        return _respond(request, body, chosen, {"Link": link})
+    except Exception:   # never a 500 for a path: anything odd is simply not a resource of ours
+        return _not_found(request, media_type, "no such resource")
+
+
+def ontology_page(graph: Graph, lang: str) -> str:
+    """Human documentation of the ontology: every class and property with labels and definitions."""
+    from html import escape
+    from rdflib.namespace import OWL
+    sections = []
+    for kind, heading in ((OWL.Class, "Classes · 类"), (OWL.ObjectProperty, "Object properties · 对象属性"),
+                          (OWL.DatatypeProperty, "Datatype properties · 数据属性"),
+                          (OWL.AnnotationProperty, "Annotation properties · 注释属性")):
+        terms = sorted(t for t in graph.subjects(RDF.type, kind) if str(t).startswith(BASE + "def#"))
+        items = []
+        for term in terms:
+            name = str(term).split("#", 1)[1]
+            definitions = {d.language: str(d) for d in graph.objects(term, SKOS.definition)}
+            items.append(f'<dt id="{name}">{escape(pages.label(graph, term, lang))} <code>ftz:{name}</code></dt>'
+                         f"<dd>{escape(definitions.get('en', ''))}<br>{escape(definitions.get('zh', ''))}</dd>")
+        sections.append(f"<h2>{heading}</h2><dl>{''.join(items)}</dl>")
+    body = ("<h1>ftz-kg ontology · 本体</h1><p class='iri'>https://w3id.org/ftz-kg/def</p>"
+            "<p><a href='/def.ttl'>Turtle</a></p>" + "".join(sections))
+    return pages.page("ftz-kg ontology", body, lang, "/def")
+
+
+async def home(request: Request) -> Response:
+    graph: Graph = request.app.state.graph
+    lang, extra = _lang(request)
+    counts = request.app.state.home_counts
+    html = pages.home_page(graph, lang, counts)
+    return _respond(request, html.encode("utf-8"), "text/html", None, extra.get("set_cookie"))
+
+
+async def search(request: Request) -> Response:
+    lang, extra = _lang(request)
+    html = pages.search_page(request.app.state.graph, request.query_params.get("q", ""), lang)
+    return _respond(request, html.encode("utf-8"), "text/html", None, extra.get("set_cookie"))
+
+
+class Dumps:
+    """The export bundle, rendered once on first request (deterministic, so cacheable forever)."""
+
+    def __init__(self, graph: Graph, ontology: Graph, shapes: Graph):
+        self.graph, self.ontology, self.shapes = graph, ontology, shapes
+        self._files: dict[str, tuple[bytes, str]] | None = None
+        self._lock = threading.Lock()
+
+    def files(self) -> dict[str, tuple[bytes, str]]:
+        with self._lock:
+            if self._files is None:
+                files = {}
+                for fmt in export.FORMATS:
+                    content = export.render(fmt, self.graph, self.ontology, self.shapes)
+                    if isinstance(content, dict):
+                        buffer = io.BytesIO()
+                        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                            for name, text in sorted(content.items()):
+                                info = zipfile.ZipInfo(f"{export.FILE_NAMES[fmt]}/{name}", (2020, 1, 1, 0, 0, 0))
+                                archive.writestr(info, text)
+                        files[export.FILE_NAMES[fmt] + ".zip"] = (buffer.getvalue(), "application/zip")
+                    else:
+                        files[export.FILE_NAMES[fmt]] = (content, export.MEDIA_TYPES[fmt])
+                self._files = files
+            return self._files
+
+    def sizes(self) -> dict[str, int]:
+        files = self.files()
+        return {fmt: len(files[export.FILE_NAMES[fmt] + (".zip" if fmt == "csv" else "")][0])
+                for fmt in export.FORMATS}
+
+
+async def dump(request: Request) -> Response:
+    files = request.app.state.dumps.files()
+    name = request.path_params["name"]
+    if name not in files:
+        return _not_found(request, None, f"no dump named {name!r}; see /.well-known/void")
+    body, media = files[name]
+    return _respond(request, body, media, {"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+async def void(request: Request) -> Response:
+    from .void import describe as describe_dataset
+    base = request.app.state.settings.public_base or str(request.base_url)
+    created = request.app.state.created
+    graph = describe_dataset(request.app.state.graph, request.app.state.dumps.sizes(), created, base)
+    chosen = negotiate(request.headers.get("accept"), list(RDF_VIEWS)) or "text/turtle"
+    fmt = RDF_VIEWS[chosen][0]
+    body = serialize_turtle(graph) if fmt == "turtle" else graph.serialize(format=fmt, encoding="utf-8")
+    return _respond(request, body, chosen)
+
+
+def install(app, graph: Graph, ontology: Graph, shapes: Graph) -> None:
+    """Add the linked-data routes (after the API routes) and their state to the app."""
+    from starlette.routing import Route
+
+    from .stats import class_counts
+
+    app.state.graph = graph
+    app.state.dumps = Dumps(graph, ontology, shapes)
+    app.state.created = datetime.date.today().isoformat()
+    app.state.home_counts = [(c.label_en, c.count) for c in class_counts(graph)][:8]
+    app.router.routes.extend([
+        Route("/", home, methods=["GET", "HEAD"]),
+        Route("/search", search, methods=["GET", "HEAD"]),
+        Route("/.well-known/void", void, methods=["GET", "HEAD"]),
+        Route("/dumps/{name}", dump, methods=["GET", "HEAD"]),
+        Route("/{path:path}", entity, methods=["GET", "HEAD"]),
+    ])
