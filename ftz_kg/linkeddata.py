@@ -172,6 +172,31 @@ async def search(request: Request) -> Response:
     return _respond(request, html.encode("utf-8"), "text/html", None, extra.get("set_cookie"))
 
 
+async def neighbourhood(request: Request) -> Response:
+    import json
+    graph: Graph = request.app.state.graph
+    iri = request.query_params.get("iri", "")
+    lang = request.query_params.get("lang", "zh")
+    node = URIRef(iri)
+    if lang not in pages.LANGS or not iri.startswith(BASE) or (node, None, None) not in graph:
+        return _not_found(request, "application/json", "no such resource")
+    body = json.dumps(pages.neighbourhood(graph, node, lang), ensure_ascii=False).encode("utf-8")
+    return _respond(request, body, "application/json")
+
+
+async def browse(request: Request) -> Response:
+    from .vocab import FTZ
+    graph: Graph = request.app.state.graph
+    name = request.path_params["cls"]
+    cls = FTZ[name] if re.fullmatch(r"[A-Z][A-Za-z]+", name) else None
+    if cls is None or (cls, RDF.type, None) not in graph:
+        return _not_found(request, "text/html", "no such class")
+    lang, extra = _lang(request)
+    filters = {k: v for k, v in request.query_params.items() if k not in ("sort", "lang") and v}
+    html = pages.browse_page(graph, cls, lang, request.query_params.get("sort"), filters)
+    return _respond(request, html.encode("utf-8"), "text/html", None, extra.get("set_cookie"))
+
+
 class Dumps:
     """The export bundle, rendered once on first request (deterministic, so cacheable forever)."""
 
@@ -237,6 +262,8 @@ def install(app, graph: Graph, ontology: Graph, shapes: Graph) -> None:
     app.router.routes.extend([
         Route("/", home, methods=["GET", "HEAD"]),
         Route("/search", search, methods=["GET", "HEAD"]),
+        Route("/neighbourhood", neighbourhood, methods=["GET", "HEAD"]),
+        Route("/browse/{cls}", browse, methods=["GET", "HEAD"]),
         Route("/.well-known/void", void, methods=["GET", "HEAD"]),
         Route("/dumps/{name}", dump, methods=["GET", "HEAD"]),
         Route("/{path:path}", entity, methods=["GET", "HEAD"]),

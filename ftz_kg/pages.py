@@ -16,12 +16,14 @@ UI = {
     "zh": {"home": "首页", "sparql": "SPARQL 查询", "api": "示例查询", "alt": "别名", "definition": "定义",
            "description": "描述", "source": "出处", "incoming": "被以下实体引用", "properties": "属性",
            "search": "搜索", "downloads": "下载", "zones": "自贸试验区（按设立批次）", "taxonomy": "制度创新分类",
-           "agencies": "负责单位", "note": "出处说明", "switch": "English"},
+           "agencies": "负责单位", "note": "出处说明", "switch": "English", "graph": "关系图（点击节点展开）",
+           "browse": "浏览", "filter": "筛选"},
     "en": {"home": "Home", "sparql": "SPARQL query", "api": "Canned queries", "alt": "Also called",
            "definition": "Definition", "description": "Description", "source": "Source in the report",
            "incoming": "Linked from", "properties": "Properties", "search": "Search", "downloads": "Downloads",
            "zones": "Pilot free trade zones by establishment batch", "taxonomy": "Innovation taxonomy",
-           "agencies": "Responsible units", "note": "Source note", "switch": "中文"},
+           "agencies": "Responsible units", "note": "Source note", "switch": "中文",
+           "graph": "Neighbourhood (click a node to expand it)", "browse": "Browse", "filter": "Filter"},
 }
 STYLE = """body{font-family:sans-serif;max-width:60rem;margin:1rem auto;padding:0 1rem;line-height:1.5}
 nav a{margin-right:1rem} dt{font-weight:bold;margin-top:.5rem} .iri{color:#666;font-size:.85em;word-break:break-all}
@@ -100,7 +102,78 @@ def entity_page(graph: Graph, node: URIRef, lang: str, path: str, alternates) ->
             items = "".join(f"<li>{_term(graph, s, lang)}</li>"
                             for s in sorted(incoming[predicate], key=lambda s: label(graph, s, lang)))
             parts.append(f"<h3>{_term(graph, predicate, lang)}</h3><ul>{items}</ul>")
+    parts.append(f'<h2>{ui["graph"]}</h2><div id="graph" data-iri="{escape(str(node))}" '
+                 f'style="height:28rem;border:1px solid #ddd"></div>'
+                 '<script src="/static/cytoscape/cytoscape.min.js"></script><script src="/static/graph.js"></script>')
     return page(title, "\n".join(parts), lang, path, alternates)
+
+
+def neighbourhood(graph: Graph, node: URIRef, lang: str) -> list[dict]:
+    """Cytoscape.js elements: the node, the entities it links to or is linked from, and those links."""
+    def is_entity(term) -> bool:
+        return isinstance(term, URIRef) and str(term).startswith(BASE) and "/def" not in str(term) \
+            and (term, RDF.type, None) in graph
+
+    def element(term) -> dict:
+        return {"data": {"id": str(term), "label": label(graph, term, lang), "href": local(term)}}
+
+    elements = {str(node): element(node)}
+    edges = []
+    for p, o in graph.predicate_objects(node):
+        if p != RDF.type and is_entity(o):
+            elements.setdefault(str(o), element(o))
+            edges.append((node, p, o))
+    for s, p in graph.subject_predicates(node):
+        if is_entity(s):
+            elements.setdefault(str(s), element(s))
+            edges.append((s, p, node))
+    out = list(elements.values())
+    for s, p, o in sorted(edges, key=str):
+        out.append({"data": {"id": f"{s} {p} {o}", "source": str(s), "target": str(o),
+                             "label": label(graph, p, lang)}})
+    return out
+
+
+def browse_page(graph: Graph, cls: URIRef, lang: str, sort: str | None, filters: dict[str, str]) -> str:
+    """A table of the instances of a class, one column per linking property; sortable and filterable
+    with plain links and a GET form (no JavaScript needed)."""
+    from rdflib.namespace import RDFS as _RDFS
+    classes = set(graph.transitive_subjects(_RDFS.subClassOf, cls))
+    nodes = sorted({s for c in classes for s in graph.subjects(RDF.type, c) if isinstance(s, URIRef)}, key=str)
+    skip = {RDF.type, SKOS.prefLabel, SKOS.altLabel, SKOS.definition, DCTERMS.description, FTZ.sourceNote,
+            FTZ.source, SKOS.inScheme, SKOS.topConceptOf, SKOS.narrower}
+    predicates = sorted({p for n in nodes for p, o in graph.predicate_objects(n)
+                         if p not in skip and isinstance(o, URIRef)}, key=str)
+    names = {str(p).rsplit("#", 1)[-1].rsplit("/", 1)[-1]: p for p in predicates}
+    for key, value in filters.items():
+        if key in names:
+            nodes = [n for n in nodes if any(local(o) == value or str(o) == value for o in graph.objects(n, names[key]))]
+    def cell(n, p):
+        return sorted(label(graph, o, lang) for o in graph.objects(n, p))
+    rows = [(n, label(graph, n, lang), {k: cell(n, p) for k, p in names.items()}) for n in nodes]
+    if sort in names:
+        rows.sort(key=lambda r: ("; ".join(r[2][sort]) or "\uffff", r[1]))
+    else:
+        rows.sort(key=lambda r: r[1])
+    head = "".join(f'<th><a href="?sort={k}&lang={lang}">{escape(label(graph, p, lang))}</a></th>'
+                   for k, p in names.items())
+    body = "".join(
+        f'<tr><td><a href="{escape(local(n))}">{escape(lbl)}</a></td>'
+        + "".join(f"<td>{escape('; '.join(v[k]))}</td>" for k in names) + "</tr>" for n, lbl, v in rows)
+    selects = []
+    for key, p in names.items():
+        options = sorted({(local(o), label(graph, o, lang)) for n in nodes for o in graph.objects(n, p)
+                          if isinstance(o, URIRef)}, key=lambda x: x[1])
+        if 1 < len(options) <= 60:
+            opts = "".join(f'<option value="{escape(v)}"{" selected" if filters.get(key) == v else ""}>'
+                           f"{escape(t)}</option>" for v, t in options)
+            selects.append(f'<label>{escape(label(graph, p, lang))} <select name="{key}"><option value="">—</option>'
+                           f"{opts}</select></label> ")
+    form = (f'<form method="get">{"".join(selects)}<input type="hidden" name="lang" value="{lang}">'
+            f'<button type="submit">{UI[lang]["filter"]}</button></form>') if selects else ""
+    title = label(graph, cls, lang)
+    return page(title, f"<h1>{escape(title)}</h1>{form}<p>{len(rows)}</p><table><tr><th></th>{head}</tr>{body}</table>",
+                lang, f"/browse/{str(cls).rsplit('#', 1)[-1]}")
 
 
 def home_page(graph: Graph, lang: str, counts: list[tuple[str, int]]) -> str:
@@ -135,6 +208,9 @@ def home_page(graph: Graph, lang: str, counts: list[tuple[str, int]]) -> str:
     dumps = "".join(f'<li><a href="/dumps/{name}">{name}</a></li>' for name in
                     ("ftz-kg.ttl", "ftz-kg.nt", "ftz-kg.jsonld", "ftz-kg.rdf", "ftz-kg.trig", "ftz-kg.graphml",
                      "ftz-kg.gexf", "ftz-kg.cyjs", "ftz-kg-csv.zip"))
+    browse = "".join(f'<li><a href="/browse/{name}?lang={lang}">{escape(label(graph, FTZ[name], lang))}</a></li>'
+                     for name in ("PilotFreeTradeZone", "SubArea", "InnovationMeasure", "ReplicableExperience",
+                                  "ResponsibleUnit", "InnovationConcept", "NationalStrategy", "Theme"))
     body = f"""<h1>ftz-kg</h1><p>{escape(intro)}</p>
 <form action="/search" method="get"><input type="search" name="q" aria-label="{ui['search']}">
 <input type="hidden" name="lang" value="{lang}"><button type="submit">{ui['search']}</button></form>
@@ -142,6 +218,7 @@ def home_page(graph: Graph, lang: str, counts: list[tuple[str, int]]) -> str:
 <h2>{ui['zones']}</h2><ul>{zone_html}</ul>
 <h2>{ui['taxonomy']}</h2><ul>{''.join(tree(d) for d in domains)}</ul>
 <h2>{ui['agencies']}</h2><ul>{''.join(f"<li>{_term(graph, a, lang)}</li>" for a in agencies)}</ul>
+<h2>{ui['browse']}</h2><ul>{browse}</ul>
 <h2>{ui['downloads']}</h2><ul>{dumps}<li><a href="/.well-known/void">VoID / DCAT</a></li></ul>"""
     return page("ftz-kg", body, lang, "/")
 

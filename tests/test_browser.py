@@ -55,3 +55,52 @@ def test_yasgui_runs_a_canned_example_offline(server, browser):
         assert name in body
     assert not any(url.startswith(server) for url in outside)
     page.close()
+
+
+def test_browsing_search_entity_zone_agency_language_graph_and_download(server, browser, tmp_path):
+    page = browser.new_page(accept_downloads=True)
+    outside = []
+
+    def only_our_server(route):
+        if route.request.url.startswith(server):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_our_server)
+    page.goto(server + "/?lang=zh")
+    page.fill("input[name=q]", "并联")
+    page.click("form[action='/search'] button")
+    page.wait_for_url("**/search?**")
+    # 证照“一口受理、并联办理”审批服务模式: table 1 row 6 (Tianjin), annex table 1 item 7 (市场监管总局)
+    page.click("text=证照“一口受理、并联办理”审批服务模式")
+    page.wait_for_url("**/measure/licence-single-window-parallel-approval")
+    assert "扩大并联审批的部门范围" in page.inner_text("body")
+    page.click("a[href='/agency/samr']")
+    page.wait_for_url("**/agency/samr")
+    assert "国家市场监督管理总局" in page.inner_text("h1")
+    page.go_back()
+    page.click("a[href='/zone/tianjin']")
+    page.wait_for_url("**/zone/tianjin")
+    assert page.inner_text("h1") == "中国（天津）自由贸易试验区"
+    page.click("#lang-switch")
+    page.wait_for_url("**lang=en")
+    assert page.inner_text("h1") == "China (Tianjin) Pilot Free Trade Zone"
+    page.goto(server + "/zone/tianjin")          # the choice is remembered
+    assert page.inner_text("h1") == "China (Tianjin) Pilot Free Trade Zone"
+    page.click("#lang-switch")
+    assert page.inner_text("h1") == "中国（天津）自由贸易试验区"
+    # the neighbourhood graph: the zone and its neighbours; expanding its batch (the second, 2015) adds 广东, 福建
+    page.wait_for_function("document.getElementById('graph').dataset.nodes > 1", timeout=30_000)
+    before = int(page.get_attribute("#graph", "data-nodes"))
+    page.evaluate("ftzGraph.cy.getElementById('https://w3id.org/ftz-kg/batch/zones-2').emit('tap')")
+    page.wait_for_function(f"document.getElementById('graph').dataset.nodes > {before}", timeout=30_000)
+    page.goto(server + "/")
+    with page.expect_download() as download:
+        page.click("a[href='/dumps/ftz-kg.ttl']")
+    path = tmp_path / "dump.ttl"
+    download.value.save_as(path)
+    assert "中国（天津）自由贸易试验区" in path.read_text(encoding="utf-8")
+    assert not any(url.startswith(server) for url in outside)
+    page.close()
