@@ -36,6 +36,6 @@ def test_zones_sorted_by_batch(client):
     assert body.index("中国（上海）自由贸易试验区") < body.index("中国（四川）自由贸易试验区") < body.index("中国（北京）自由贸易试验区")
 
 
-@pytest.mark.parametrize("path", ["/browse/Nope", "/browse/..", "/browse/pilotFreeTradeZone"])
+@pytest.mark.parametrize("path", ["/browse/Nope", "/browse/%2E%2E", "/browse/pilotFreeTradeZone"])
 def test_unknown_class_is_404(client, path):
     assert client.get(path).status_code == 404
