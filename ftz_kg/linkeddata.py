@@ -168,6 +168,14 @@ async def home(request: Request) -> Response:
 
 async def search(request: Request) -> Response:
     lang, extra = _lang(request)
+    if request.query_params.get("format") == "json":
+        import json
+        graph: Graph = request.app.state.graph
+        hits = pages.search(graph, request.query_params.get("q", ""))[:50]
+        body = json.dumps([{"iri": str(h), "href": pages.local(h), "label": pages.label(graph, h, lang),
+                            "type": pages.label(graph, graph.value(h, RDF.type), lang)} for h in hits],
+                          ensure_ascii=False).encode("utf-8")
+        return _respond(request, body, "application/json")
     html = pages.search_page(request.app.state.graph, request.query_params.get("q", ""), lang)
     return _respond(request, html.encode("utf-8"), "text/html", None, extra.get("set_cookie"))
 

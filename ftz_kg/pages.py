@@ -219,7 +219,8 @@ def home_page(graph: Graph, lang: str, counts: list[tuple[str, int]]) -> str:
 <h2>{ui['taxonomy']}</h2><ul>{''.join(tree(d) for d in domains)}</ul>
 <h2>{ui['agencies']}</h2><ul>{''.join(f"<li>{_term(graph, a, lang)}</li>" for a in agencies)}</ul>
 <h2>{ui['browse']}</h2><ul>{browse}</ul>
-<h2>{ui['downloads']}</h2><ul>{dumps}<li><a href="/.well-known/void">VoID / DCAT</a></li></ul>"""
+<h2>{ui['downloads']}</h2><ul>{dumps}<li><a href="/.well-known/void">VoID / DCAT</a></li></ul>
+<script src="/static/search.js"></script>"""
     return page("ftz-kg", body, lang, "/")
 
 

@@ -70,7 +70,8 @@ def test_browsing_search_entity_zone_agency_language_graph_and_download(server, 
 
     page.route("**/*", only_our_server)
     page.goto(server + "/?lang=zh")
-    page.fill("input[name=q]", "并联")
+    page.type("input[name=q]", "并联")       # search as you type: suggestions appear under the box
+    page.wait_for_selector("#suggestions a[href='/innovation/parallel-processing']", timeout=30_000)
     page.click("form[action='/search'] button")
     page.wait_for_url("**/search?**")
     # 证照“一口受理、并联办理”审批服务模式: table 1 row 6 (Tianjin), annex table 1 item 7 (市场监管总局)

@@ -127,3 +127,9 @@ def test_dumps_and_void(client):
     archive = zipfile.ZipFile(io.BytesIO(client.get("/dumps/ftz-kg-csv.zip").content))
     assert "ftz-kg-csv/PilotFreeTradeZone.csv" in archive.namelist()
     assert client.get("/dumps/nope.ttl").status_code == 404
+
+
+def test_search_json_for_search_as_you_type(client):
+    hits = client.get("/search", params={"q": "parallel", "format": "json", "lang": "en"}).json()
+    assert {"iri": BASE + "innovation/parallel-processing", "href": "/innovation/parallel-processing",
+            "label": "Parallel processing", "type": "innovation approach"} in hits
