@@ -31,18 +31,24 @@ def browser():
         instance.close()
 
 
-def test_yasgui_runs_a_canned_example_offline(server, browser):
-    page = browser.new_page()
-    outside = []
+def block_all_but(page, server: str) -> list[str]:
+    """Abort every request that is not for our server; the list records what was blocked."""
+    blocked = []
 
     def only_our_server(route):
         if route.request.url.startswith(server):
             route.continue_()
         else:
-            outside.append(route.request.url)
+            blocked.append(route.request.url)
             route.abort()
 
     page.route("**/*", only_our_server)
+    return blocked
+
+
+def test_yasgui_runs_a_canned_example_offline(server, browser):
+    page = browser.new_page()
+    outside = block_all_but(page, server)
     page.goto(server + "/sparql")
     page.wait_for_selector(".yasqe", timeout=30_000)
     button = page.locator("[data-example='parallel-approval']")
@@ -59,16 +65,7 @@ def test_yasgui_runs_a_canned_example_offline(server, browser):
 
 def test_browsing_search_entity_zone_agency_language_graph_and_download(server, browser, tmp_path):
     page = browser.new_page(accept_downloads=True)
-    outside = []
-
-    def only_our_server(route):
-        if route.request.url.startswith(server):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", only_our_server)
+    outside = block_all_but(page, server)
     page.goto(server + "/?lang=zh")
     page.type("input[name=q]", "并联")       # search as you type: suggestions appear under the box
     page.wait_for_selector("#suggestions a[href='/innovation/parallel-processing']", timeout=30_000)
