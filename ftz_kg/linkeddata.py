@@ -257,6 +257,12 @@ async def void(request: Request) -> Response:
     return _respond(request, body, chosen)
 
 
+async def jsonld_context(request: Request) -> Response:
+    import json
+    body = json.dumps(export.context(), indent=1, sort_keys=True).encode("utf-8")
+    return _respond(request, body, "application/ld+json")
+
+
 def install(app, graph: Graph, ontology: Graph, shapes: Graph) -> None:
     """Add the linked-data routes (after the API routes) and their state to the app."""
     from starlette.routing import Route
@@ -273,6 +279,7 @@ def install(app, graph: Graph, ontology: Graph, shapes: Graph) -> None:
         Route("/neighbourhood", neighbourhood, methods=["GET", "HEAD"]),
         Route("/browse/{cls}", browse, methods=["GET", "HEAD"]),
         Route("/.well-known/void", void, methods=["GET", "HEAD"]),
+        Route("/context.jsonld", jsonld_context, methods=["GET", "HEAD"]),
         Route("/dumps/{name}", dump, methods=["GET", "HEAD"]),
         Route("/{path:path}", entity, methods=["GET", "HEAD"]),
     ])

@@ -133,3 +133,11 @@ def test_search_json_for_search_as_you_type(client):
     hits = client.get("/search", params={"q": "parallel", "format": "json", "lang": "en"}).json()
     assert {"iri": BASE + "innovation/parallel-processing", "href": "/innovation/parallel-processing",
             "label": "Parallel processing", "type": "innovation approach"} in hits
+
+
+def test_the_json_ld_context_is_published_and_used_by_the_dump(client):
+    import json
+    published = client.get("/context.jsonld").json()
+    dump = json.loads(client.get("/dumps/ftz-kg.jsonld").text)
+    assert dump["@context"] == published["@context"]
+    assert published["@context"]["ftz"] == BASE + "def#"
