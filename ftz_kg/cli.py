@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -14,6 +15,18 @@ from .errors import EXIT_OK, EXIT_VIOLATIONS, FtzKgError
 def _fail(error: FtzKgError) -> None:
     click.echo(f"error: {error}", err=True)
     sys.exit(error.exit_code)
+
+
+@contextlib.contextmanager
+def _writing(out: Path):
+    """Turn unusable input and failed writes into one clear line and exit status 2."""
+    try:
+        yield
+    except FtzKgError as error:
+        _fail(error)
+    except OSError as error:
+        click.echo(f"error: cannot write {out}: {error.strerror}", err=True)
+        sys.exit(2)
 
 
 def _load_or_build(file: Path | None):
@@ -40,14 +53,9 @@ def build_command(out: Path) -> None:
     from .build import build
     from .rdfio import atomic_write, serialize_turtle
 
-    try:
+    with _writing(out):
         result = build()
         atomic_write(out, serialize_turtle(result.graph))
-    except FtzKgError as error:
-        _fail(error)
-    except OSError as error:
-        click.echo(f"error: cannot write {out}: {error.strerror}", err=True)
-        sys.exit(2)
     click.echo(f"wrote {out} ({len(result.graph)} triples)")
 
 
@@ -187,7 +195,7 @@ def export_command(fmt: str, out: Path, graph_file: Path | None) -> None:
     from .rdfio import atomic_write, parse_turtle, serialize_turtle
     from .void import describe
 
-    try:
+    with _writing(out):
         graph = _load_or_build(graph_file).graph
         ontology = parse_turtle(resources.ontology_file())
         shapes = parse_turtle(resources.shapes_file())
@@ -201,11 +209,6 @@ def export_command(fmt: str, out: Path, graph_file: Path | None) -> None:
         if fmt == "all":
             created = datetime.date.today().isoformat()
             atomic_write(out / "void.ttl", serialize_turtle(describe(graph, sizes, created)))
-    except FtzKgError as error:
-        _fail(error)
-    except OSError as error:
-        click.echo(f"error: cannot write {out}: {error.strerror}", err=True)
-        sys.exit(2)
     click.echo(f"wrote {out}")
 
 
@@ -231,7 +234,8 @@ def serve_command(host: str, port: int, graph_file: Path | None, timeout: float,
 
     try:
         result = _load_or_build(graph_file)
-        report = validate_graph(result.graph, load_shapes(), result.origins)
+        shapes = load_shapes()
+        report = validate_graph(result.graph, shapes, result.origins)
     except FtzKgError as error:
         _fail(error)
     if not report.conforms:
@@ -243,7 +247,7 @@ def serve_command(host: str, port: int, graph_file: Path | None, timeout: float,
     app = create_app(ntriples, len(result.graph), settings, lookup_engine=OxigraphEngine(result.graph))
     from . import linkeddata, resources
     from .rdfio import parse_turtle
-    linkeddata.install(app, result.graph, parse_turtle(resources.ontology_file()), load_shapes())
+    linkeddata.install(app, result.graph, parse_turtle(resources.ontology_file()), shapes)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     click.echo(f"serving {len(result.graph)} triples at http://{host}:{port}/sparql", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
