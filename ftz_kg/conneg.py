@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 SELECT_TYPES = {  # media type -> results writer name
@@ -81,3 +82,20 @@ def negotiate(header: str | None, offered: list[str]) -> str | None:
         if best_key is None or key > best_key:
             best, best_key = media_type, key
     return best
+
+
+def split_suffix(name: str, suffixes: dict[str, str]) -> tuple[str, str | None]:
+    """`zone/sichuan.ttl` -> (`zone/sichuan`, `text/turtle`): a format asked for by file suffix."""
+    for suffix, media_type in suffixes.items():
+        if name.endswith(suffix):
+            return name[: -len(suffix)], media_type
+    return name, None
+
+
+def strong_etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
+
+
+def not_modified(if_none_match: str | None, etag: str) -> bool:
+    """Whether a conditional GET's If-None-Match names this ETag."""
+    return etag in [tag.strip() for tag in (if_none_match or "").split(",")]

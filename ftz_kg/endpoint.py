@@ -27,7 +27,8 @@ from starlette.staticfiles import StaticFiles
 
 from .binding import ParameterError, bind
 from .catalogue import Catalogue, UnknownQuery
-from .conneg import GRAPH_ORDER, GRAPH_TYPES, SELECT_ORDER, SELECT_TYPES, negotiate
+from .conneg import (GRAPH_ORDER, GRAPH_TYPES, SELECT_ORDER, SELECT_TYPES, negotiate, not_modified, split_suffix,
+                     strong_etag)
 from .guard import DATASET_GRAPH, Refused, check_dataset, check_query
 from .workers import WorkerPool
 
@@ -64,7 +65,7 @@ class ResultCache:
         return entry
 
     def put(self, key, body: bytes, truncated: bool) -> str:
-        etag = '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
+        etag = strong_etag(body)
         if len(body) <= self.limit // 4:
             self.entries[key] = (body, truncated, etag)
             self.size += len(body)
@@ -150,7 +151,7 @@ async def _answer(request: Request, query: str, media_type: str | None, default_
     if truncated:
         headers["X-Result-Truncated"] = "true"
         headers["X-Result-Limit"] = str(request.app.state.settings.max_rows)
-    if request.method in ("GET", "HEAD") and etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+    if request.method in ("GET", "HEAD") and not_modified(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     content_type = chosen if chosen.endswith("xml") else f"{chosen}; charset=utf-8"
     return Response(body, 200, headers=headers, media_type=content_type)
@@ -334,12 +335,7 @@ async def api_docs(request: Request) -> Response:
 
 async def api_query(request: Request) -> Response:
     started = time.perf_counter()
-    name = request.path_params["name"]
-    media_type = None
-    for extension, mapped in EXTENSIONS.items():
-        if name.endswith(extension):
-            name, media_type = name[: -len(extension)], mapped
-            break
+    name, media_type = split_suffix(request.path_params["name"], EXTENSIONS)
     status = 500
     try:
         catalogue: Catalogue = request.app.state.catalogue

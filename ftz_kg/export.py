@@ -22,7 +22,7 @@ from rdflib.compare import to_canonical_graph
 from rdflib.namespace import RDF, RDFS, SKOS
 
 from .rdfio import atomic_write, serialize_turtle
-from .vocab import BASE, FTZ, PREFIXES, bind_prefixes
+from .vocab import BASE, FTZ, PREFIXES
 
 FORMATS = ("ttl", "nt", "jsonld", "rdfxml", "trig", "graphml", "gexf", "cytoscape", "csv")
 MEDIA_TYPES = {"ttl": "text/turtle", "nt": "application/n-triples", "jsonld": "application/ld+json",

@@ -4,7 +4,6 @@ built graph held in the web process (small and immutable between reloads)."""
 from __future__ import annotations
 
 import datetime
-import hashlib
 import io
 import re
 import threading
@@ -16,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from . import export, pages
-from .conneg import negotiate
+from .conneg import negotiate, not_modified, split_suffix, strong_etag
 from .rdfio import serialize_turtle
 from .vocab import BASE, ONTOLOGY_IRI, bind_prefixes
 
@@ -42,9 +41,9 @@ def _lang(request: Request) -> tuple[str, dict]:
 
 
 def _respond(request: Request, body: bytes, media_type: str, extra: dict | None = None, lang_cookie=None) -> Response:
-    etag = '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
+    etag = strong_etag(body)
     headers = {"Vary": "Accept, Accept-Language, Cookie", "ETag": etag, **(extra or {})}
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+    if not_modified(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     content_type = media_type if media_type.endswith("xml") else f"{media_type}; charset=utf-8"
     response = Response(body, 200, headers=headers, media_type=content_type)
@@ -85,28 +84,13 @@ def describe(graph: Graph, node: URIRef) -> Graph:
     return out
 
 
-def _ontology_graph(graph: Graph) -> Graph:
-    out = Graph()
-    bind_prefixes(out)
-    for s, p, o in graph:
-        if str(s).startswith(str(ONTOLOGY_IRI)) or str(s).startswith(("http://www.w3.org/", "http://purl.org/",
-                                                                      "https://schema.org/")):
-            out.add((s, p, o))
-    return out
-
-
 async def entity(request: Request) -> Response:
     graph: Graph = request.app.state.graph
-    path = request.path_params["path"]
-    media_type = None
-    for suffix, media in SUFFIXES.items():
-        if path.endswith(suffix):
-            path, media_type = path[: -len(suffix)], media
-            break
+    path, media_type = split_suffix(request.path_params["path"], SUFFIXES)
     try:
         if path in ("def", "def/"):
             node = ONTOLOGY_IRI
-            subject_graph = _ontology_graph(graph)
+            subject_graph = request.app.state.ontology
         else:
             match = _PATH.match(path)
             if not match or match["kind"] not in KINDS:
@@ -270,6 +254,7 @@ def install(app, graph: Graph, ontology: Graph, shapes: Graph) -> None:
     from .stats import class_counts
 
     app.state.graph = graph
+    app.state.ontology = ontology
     app.state.dumps = Dumps(graph, ontology, shapes)
     app.state.created = datetime.date.today().isoformat()
     app.state.home_counts = [(c.label_en, c.count) for c in class_counts(graph)][:8]

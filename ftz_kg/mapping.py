@@ -7,10 +7,10 @@ column to the data means adding one line here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rdflib import URIRef
-from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
+from rdflib.namespace import DCTERMS, SKOS, XSD
 
 from .vocab import FTZ, iri
 
@@ -242,4 +242,4 @@ def scheme_iri(scheme_id: str) -> URIRef:
 
 
 __all__ = ["TABLES", "SCHEMES", "SOURCE_KINDS", "Table", "Text", "Typed", "Ref", "Sources",
-           "ClassByValue", "scheme_iri", "RDF"]
+           "ClassByValue", "scheme_iri"]

@@ -42,7 +42,7 @@ def test_query_table_is_aligned_for_cjk():
     result = run("query", "parallel-approval")
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    header, rule, rows = lines[0], lines[1], lines[2:-1]
+    header, rows = lines[0], lines[2:-1]
     assert lines[-1] == "(6 rows)"
     assert len(rows) == 6
     start = display_width(header[:header.index("row")])
