@@ -21,7 +21,7 @@ _LOCATOR = re.compile(r"^(?P<id>[a-z0-9]+(?:-[a-z0-9]+)*)(?:#(?P<row>[1-9][0-9]*
 _LINES = re.compile(r"^(?P<first>[1-9][0-9]*)(?:-(?P<last>[1-9][0-9]*))?$")
 _LEXICAL = {
     XSD.gYear: re.compile(r"^[0-9]{4}$"),
-    XSD.positiveInteger: re.compile(r"^[1-9][0-9]*$"),
+    XSD.integer: re.compile(r"^[1-9][0-9]*$"),
     XSD.string: re.compile(r"^.+$", re.S),
 }
 
@@ -127,8 +127,8 @@ class _Builder:
                 last = int(match["last"] or first)
                 if last < first:
                     raise row.error(f"lines {lines!r} end before they start", "lines")
-                self.graph.add((node, FTZ.firstLine, Literal(first, datatype=XSD.positiveInteger)))
-                self.graph.add((node, FTZ.lastLine, Literal(last, datatype=XSD.positiveInteger)))
+                self.graph.add((node, FTZ.firstLine, Literal(first, datatype=XSD.integer)))
+                self.graph.add((node, FTZ.lastLine, Literal(last, datatype=XSD.integer)))
             self.origins[node] = self._origin(row)
 
     def _source(self, row: Row, column: str, locator: str) -> URIRef:
@@ -146,7 +146,7 @@ class _Builder:
         label_zh, label_en = self.source_labels[source_id]
         self.graph.add((node, RDF.type, FTZ.TableRow))
         self.graph.add((node, FTZ.withinSource, table))
-        self.graph.add((node, FTZ.rowNumber, Literal(int(number), datatype=XSD.positiveInteger)))
+        self.graph.add((node, FTZ.rowNumber, Literal(int(number), datatype=XSD.integer)))
         self.graph.add((node, SKOS.prefLabel, Literal(f"{label_zh} 序号{number}", lang="zh")))
         self.graph.add((node, SKOS.prefLabel, Literal(f"{label_en}, row {number}", lang="en")))
         return node
@@ -194,7 +194,8 @@ class _Builder:
                 if not value:
                     continue
                 if not _LEXICAL[spec.datatype].match(value):
-                    raise row.error(f"{value!r} is not a valid {spec.datatype.n3(graph.namespace_manager)}", column)
+                    kind = "positive integer" if spec.datatype == XSD.integer else spec.datatype.n3(graph.namespace_manager)
+                    raise row.error(f"{value!r} is not a valid {kind}", column)
                 # RDF 1.1: a simple literal is an xsd:string; writing it plain keeps every format in agreement
                 datatype = None if spec.datatype == XSD.string else spec.datatype
                 graph.add((subject, spec.predicate, Literal(value, datatype=datatype, normalize=False)))

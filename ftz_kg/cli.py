@@ -119,6 +119,49 @@ def _emit(result, fmt: str) -> None:
 FORMAT_OPTION = click.option("--format", "fmt", default="table", show_default=True,
                              type=click.Choice(["table", "csv", "tsv", "json", "sparql-json", "turtle"]))
 
+DEFAULT_GRAPH_IRI = "https://w3id.org/ftz-kg/graph"
+
+
+def remote_options(*, endpoint_help: str, endpoint_required: bool = False):
+    """Options shared by every command that talks to a remote SPARQL 1.1 store."""
+    def decorate(command):
+        for option in reversed([
+            click.option("--endpoint", required=endpoint_required, default=None, metavar="URL", help=endpoint_help),
+            click.option("--graph-iri", "graph_iri", default=DEFAULT_GRAPH_IRI, show_default=True, metavar="IRI",
+                         help="The named graph that holds the ftz-kg data in the remote store."),
+            click.option("--user", default=None, help="User name, if the store asks for credentials."),
+            click.option("--password", default=None, envvar="FTZ_KG_PASSWORD", show_envvar=True,
+                         help="Password for --user (better given in the environment)."),
+            click.option("--timeout", "remote_timeout", default=30.0, show_default=True, type=float,
+                         help="Overall deadline in seconds for each request to the store."),
+            click.option("--retries", default=3, show_default=True, type=click.IntRange(0, 10),
+                         help="Retries when the store answers 429 or 503 (Retry-After honoured)."),
+        ]):
+            command = option(command)
+        return command
+    return decorate
+
+
+def _transport(user, password, remote_timeout, retries):
+    import os
+
+    from .remote import Transport
+
+    if user and password is None:
+        raise click.BadParameter("--user needs a password (--password or FTZ_KG_PASSWORD)", param_hint="--user")
+    # a bearer token only ever comes from the environment, never from the command line
+    return Transport(timeout=remote_timeout, retries=retries, user=user, password=password,
+                     token=os.environ.get("FTZ_KG_TOKEN") or None)
+
+
+def _engine(endpoint, graph_iri, user, password, remote_timeout, retries):
+    """The embedded store, or the remote endpoint when --endpoint is given."""
+    if endpoint is None:
+        from .store import default_engine
+        return default_engine()
+    from .remote import RemoteEngine
+    return RemoteEngine(endpoint, _transport(user, password, remote_timeout, retries), graph=graph_iri or None)
+
 
 @main.command("queries")
 @click.option("--search", "words", default="", help="Only queries whose name, question or tags contain all WORDS.")
@@ -144,18 +187,19 @@ def queries_command(words: str) -> None:
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter value (repeatable).")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None, help="Language of labels (default zh).")
 @FORMAT_OPTION
-def query_command(name: str, params: tuple[str, ...], lang: str | None, fmt: str) -> None:
-    """Run canned query NAME on the embedded store."""
+@remote_options(endpoint_help="Run on this remote SPARQL endpoint instead of the embedded store.")
+def query_command(name: str, params: tuple[str, ...], lang: str | None, fmt: str, endpoint, graph_iri, user,
+                  password, remote_timeout, retries) -> None:
+    """Run canned query NAME on the embedded store (or a remote one with --endpoint)."""
     from .binding import bind
     from .catalogue import Catalogue
-    from .store import default_engine
 
     values = _param_pairs(params)
     try:
         query = Catalogue.load().get(name)
         if lang is not None and query.param("lang") is not None:
             values.setdefault("lang", lang)
-        engine = default_engine()
+        engine = _engine(endpoint, graph_iri, user, password, remote_timeout, retries)
         result = engine.query(bind(query, values, engine))
     except FtzKgError as error:
         _fail(error)
@@ -165,16 +209,16 @@ def query_command(name: str, params: tuple[str, ...], lang: str | None, fmt: str
 @main.command("sparql")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
 @FORMAT_OPTION
-def sparql_command(file, fmt: str) -> None:
-    """Run any read-only SPARQL query from FILE (or - for standard input) on the embedded store."""
-    from .store import default_engine
-
+@remote_options(endpoint_help="Run on this remote SPARQL endpoint instead of the embedded store.")
+def sparql_command(file, fmt: str, endpoint, graph_iri, user, password, remote_timeout, retries) -> None:
+    """Run any read-only SPARQL query from FILE (or - for standard input) on the embedded store
+    (or a remote one with --endpoint)."""
     text = file.read()
     if not text.strip():
         click.echo("error: the query is empty", err=True)
         sys.exit(2)
     try:
-        result = default_engine().query(text)
+        result = _engine(endpoint, graph_iri, user, password, remote_timeout, retries).query(text)
     except FtzKgError as error:
         _fail(error)
     _emit(result, fmt)
@@ -212,28 +256,90 @@ def export_command(fmt: str, out: Path, graph_file: Path | None) -> None:
     click.echo(f"wrote {out}")
 
 
+@main.command("publish")
+@remote_options(endpoint_help="The store's SPARQL query endpoint (used to verify the load).", endpoint_required=True)
+@click.option("--update-endpoint", default=None, metavar="URL", help="SPARQL Update endpoint (default: --endpoint).")
+@click.option("--graph-store", default=None, metavar="URL",
+              help="Graph Store HTTP Protocol endpoint; without it, or where it is refused, SPARQL Update is used.")
+@click.option("--graph", "graph_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Publish this built graph (Turtle) instead of a fresh build.")
+@click.option("--batch-size", default=None, type=click.IntRange(1, 1_000_000),
+              help="Triples per request [default: 50000 to a graph store, 2000 per SPARQL Update].")
+def publish_command(endpoint, graph_iri, user, password, remote_timeout, retries, update_endpoint, graph_store,
+                    graph_file, batch_size) -> None:
+    """Load the complete graph into a remote SPARQL 1.1 store, all or nothing.
+
+    The graph goes into a staging graph, its triple count is verified, then one MOVE replaces
+    the target graph (--graph-iri). On any failure the target graph is left as it was.
+    """
+    from .publish import Target, publish
+    from .validate import load_shapes, validate_graph
+
+    try:
+        target = Target(endpoint, update_endpoint, graph_store)
+        transport = _transport(user, password, remote_timeout, retries)
+        result = _load_or_build(graph_file)
+        report = validate_graph(result.graph, load_shapes(), result.origins)
+        if not report.conforms:
+            click.echo(f"error: the graph does not validate ({report.count('Violation')} violation(s)); "
+                       f"nothing was published", err=True)
+            sys.exit(EXIT_VIOLATIONS)
+        with click.progressbar(length=len(result.graph), label="publishing", file=sys.stderr) as bar:
+            outcome = publish(result.graph, target, graph_iri, transport, batch_size, progress=bar.update)
+    except FtzKgError as error:
+        _fail(error)
+    except ValueError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    click.echo(f"published {outcome.triples} triples to <{outcome.graph}> at {endpoint} "
+               f"via {outcome.method} in {outcome.seconds:.1f} s")
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--graph", "graph_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Serve this built graph (Turtle) instead of a fresh build.")
+@click.option("--store", "store_url", default=None, metavar="URL",
+              help="Answer from this remote SPARQL endpoint (where `ftz-kg publish` put the graph) "
+                   "instead of the embedded store.")
 @click.option("--timeout", default=10.0, show_default=True, type=float, help="Seconds a query may run.")
 @click.option("--workers", default=2, show_default=True, type=int, help="Query worker processes (queries at once).")
 @click.option("--max-rows", default=10_000, show_default=True, type=int, help="Rows (or triples) per answer.")
 @click.option("--base", default="", help="Public base URL of this server, for links and the service description.")
-def serve_command(host: str, port: int, graph_file: Path | None, timeout: float, workers: int, max_rows: int,
-                  base: str) -> None:
-    """Serve the graph: SPARQL 1.1 Protocol at /sparql, canned queries at /api (read-only)."""
+@click.option("--graph-iri", "graph_iri", default=DEFAULT_GRAPH_IRI, show_default=True, metavar="IRI",
+              help="With --store: the named graph that holds the ftz-kg data.")
+@click.option("--user", default=None, help="With --store: user name, if the store asks for credentials.")
+@click.option("--password", default=None, envvar="FTZ_KG_PASSWORD", show_envvar=True,
+              help="With --store: password for --user.")
+def serve_command(host: str, port: int, graph_file: Path | None, store_url: str | None, timeout: float, workers: int,
+                  max_rows: int, base: str, graph_iri: str, user, password) -> None:
+    """Serve the graph: SPARQL 1.1 Protocol at /sparql, canned queries at /api, linked-data pages (read-only)."""
     import logging
 
     import uvicorn
 
     from .endpoint import Settings, create_app
-    from .store import OxigraphEngine
     from .validate import load_shapes, validate_graph
 
+    runner = lookup = None
     try:
-        result = _load_or_build(graph_file)
+        if store_url:
+            if graph_file is not None:
+                raise click.BadParameter("give either --graph or --store", param_hint="--store")
+            from .forwarding import ForwardingRunner
+            from .remote import RemoteEngine
+            lookup = RemoteEngine(store_url, _transport(user, password, timeout, 3), graph=graph_iri)
+            runner = ForwardingRunner(lookup, size=workers, max_rows=max_rows)
+            # the pages and dumps work on a snapshot of the published graph, taken once at start
+            from .build import BuildResult
+            result = BuildResult(lookup.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }").graph)
+            if len(result.graph) == 0:
+                click.echo(f"error: {store_url}: the graph <{graph_iri}> is empty or missing; "
+                           f"run `ftz-kg publish` first", err=True)
+                sys.exit(2)
+        else:
+            result = _load_or_build(graph_file)
         shapes = load_shapes()
         report = validate_graph(result.graph, shapes, result.origins)
     except FtzKgError as error:
@@ -242,14 +348,18 @@ def serve_command(host: str, port: int, graph_file: Path | None, timeout: float,
         click.echo(f"error: the graph does not validate ({report.count('Violation')} violation(s)); "
                    f"run `ftz-kg validate` for the report", err=True)
         sys.exit(EXIT_VIOLATIONS)
-    ntriples = result.graph.serialize(format="nt", encoding="utf-8")
+    if lookup is None:
+        from .store import OxigraphEngine
+        lookup = OxigraphEngine(result.graph)
+    ntriples = b"" if runner else result.graph.serialize(format="nt", encoding="utf-8")
     settings = Settings(timeout=timeout, workers=workers, max_rows=max_rows, public_base=base)
-    app = create_app(ntriples, len(result.graph), settings, lookup_engine=OxigraphEngine(result.graph))
+    app = create_app(ntriples, len(result.graph), settings, lookup_engine=lookup, runner=runner)
     from . import linkeddata, resources
     from .rdfio import parse_turtle
     linkeddata.install(app, result.graph, parse_turtle(resources.ontology_file()), shapes)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    click.echo(f"serving {len(result.graph)} triples at http://{host}:{port}/sparql", err=True)
+    source = f" from {store_url}" if store_url else ""
+    click.echo(f"serving {len(result.graph)} triples{source} at http://{host}:{port}/sparql", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
 
 

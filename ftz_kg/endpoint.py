@@ -384,10 +384,16 @@ def _html_table(query, body: bytes) -> str:
             f"<h1>{escape(query.summary)}</h1><p>{escape(query.summary_zh)}</p>{table}</body></html>")
 
 
-def create_app(ntriples: bytes, triples: int, settings: Settings | None = None, lookup_engine=None) -> Starlette:
-    """The web app over a graph given as N-Triples; `lookup_engine` resolves parameter names."""
+def create_app(ntriples: bytes, triples: int, settings: Settings | None = None, lookup_engine=None,
+               runner=None) -> Starlette:
+    """The web app over a graph given as N-Triples; `lookup_engine` resolves parameter names.
+
+    Queries run on local worker processes, or on `runner` when given (anything with the worker
+    pool's start, close, ready and run: serve --store passes one that forwards to a remote store).
+    """
     settings = settings or Settings()
-    pool = WorkerPool(ntriples, size=settings.workers, timeout=settings.timeout, max_rows=settings.max_rows)
+    pool = runner or WorkerPool(ntriples, size=settings.workers, timeout=settings.timeout,
+                                max_rows=settings.max_rows)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):

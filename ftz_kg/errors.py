@@ -36,3 +36,14 @@ class InputError(FtzKgError):
             where += ": "
         super().__init__(where + message)
         self.bare_message = message
+
+
+# Remote stores (ftz-kg publish, --endpoint, serve --store): one code per kind of failure.
+EXIT_REMOTE_FAILED = 10        # the store answered with a server error (5xx)
+EXIT_REMOTE_UNREACHABLE = 11   # down, DNS failure, connection refused or reset
+EXIT_REMOTE_TIMEOUT = 12       # no complete answer before the deadline
+EXIT_REMOTE_REFUSED = 13       # a 4xx answer: not retried
+EXIT_REMOTE_BUSY = 14          # 429/503 still after the capped retries
+EXIT_REMOTE_BAD_RESPONSE = 15  # malformed, truncated, or an HTML page instead of results
+EXIT_UNSAFE_URL = 16           # file:// or a redirect to another host or scheme
+EXIT_PUBLISH_UNVERIFIED = 17   # the staging graph did not hold what was sent

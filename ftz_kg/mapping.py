@@ -102,7 +102,7 @@ TABLES: tuple[Table, ...] = (
         columns={
             "id": None,
             "kind": ClassByValue({"establishment": FTZ.EstablishmentBatch, "promotion": FTZ.PromotionBatch}),
-            "ordinal": Typed(FTZ.ordinal, XSD.positiveInteger),
+            "ordinal": Typed(FTZ.ordinal, XSD.integer),
             "year": Typed(FTZ.year, XSD.gYear),
             **LABELS,
             "document": Typed(FTZ.documentNumber, XSD.string),

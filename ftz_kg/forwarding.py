@@ -1,0 +1,78 @@
+"""Query runner for `ftz-kg serve --store URL`: vetted queries go to a remote SPARQL store.
+
+It has the same face as the local worker pool (start, close, ready, run), so the web app cannot
+tell them apart. The remote store does the work; this side still bounds what it forwards: the
+queries were vetted by guard.py, at most `size` run at once, each within the deadline, and answers
+are capped at `max_rows` rows or triples before they are written in the negotiated format.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from rdflib import Graph
+
+from .guard import Refused
+from .remote import EndpointBusy, EndpointTimeout, RemoteEngine, RemoteError
+from .results import WRITERS
+from .store import GraphResult, QueryError, SelectResult
+from .workers import Answer
+
+RDFLIB_FORMATS = {"turtle": "turtle", "json-ld": "json-ld", "n-triples": "nt", "rdf-xml": "xml"}
+
+
+class ForwardingRunner:
+    def __init__(self, engine: RemoteEngine, size: int = 2, max_rows: int = 10_000, queue_wait: float = 2.0):
+        self.engine = engine
+        self.size = size
+        self.max_rows = max_rows
+        self.queue_wait = queue_wait
+        self.timeout = engine.transport.timeout
+        self._slots: asyncio.Semaphore | None = None
+
+    def start(self) -> None:
+        self._slots = asyncio.Semaphore(self.size)
+
+    def close(self) -> None:
+        self.engine.transport.close()
+
+    @property
+    def ready(self) -> bool:
+        return self._slots is not None
+
+    async def run(self, query: str, writer: str, explicit_dataset: tuple[bool, bool] = (False, False)) -> Answer:
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self.queue_wait)
+        except asyncio.TimeoutError:
+            raise Refused(503, "all query slots are busy; retry shortly") from None
+        try:
+            result = await asyncio.to_thread(self.engine.query, query)
+        except QueryError as exc:
+            raise Refused(400, str(exc)) from None
+        except EndpointTimeout:
+            raise Refused(503, f"query stopped: the store gave no answer within {self.timeout:g} s") from None
+        except EndpointBusy:
+            raise Refused(503, "the store is busy; retry shortly") from None
+        except RemoteError as exc:
+            raise Refused(502, f"the store could not answer: {exc.cause}") from None
+        finally:
+            self._slots.release()
+        return self._write(result, writer)
+
+    def _write(self, result, writer: str) -> Answer:
+        truncated = False
+        if isinstance(result, SelectResult) and len(result.rows) > self.max_rows:
+            result = SelectResult(result.variables, result.rows[:self.max_rows])
+            truncated = True
+        if isinstance(result, GraphResult):
+            graph = result.graph
+            if len(graph) > self.max_rows:
+                kept = Graph()
+                for index, triple in enumerate(sorted(graph)):
+                    if index == self.max_rows:
+                        break
+                    kept.add(triple)
+                graph, truncated = kept, True
+            body = graph.serialize(format=RDFLIB_FORMATS[writer], encoding="utf-8")
+            return Answer(body, truncated)
+        return Answer(WRITERS[writer](result).encode("utf-8"), truncated)
