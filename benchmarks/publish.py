@@ -96,7 +96,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         process, base = start_oxigraph(Path(folder))
         try:
-            transport = Transport(timeout=600)
+            transport = Transport(timeout=1800)
             gsp = Target(base + "/query", base + "/update", base + "/store")
             update = Target(base + "/query", base + "/update")
             print("publish into Oxigraph server (on disk, loopback); triples/s")

@@ -12,14 +12,28 @@ from __future__ import annotations
 
 import re
 
+from pyoxigraph import NamedNode
 from rdflib import Literal, URIRef
 
 from .catalogue import CannedQuery, Param
 from .errors import FtzKgError
 from .store import SelectResult
 
-_IRI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s<>\"{}|^`\\\x00-\x20]*$")
-_INTEGER = re.compile(r"^[+-]?[0-9]+$")
+# \Z, not $: `$` also matches before a final newline, which would let "http://x\n" pass as an IRI
+_IRI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s<>\"{}|^`\\\x00-\x20]*\Z")
+_INTEGER = re.compile(r"^[+-]?[0-9]{1,4000}\Z")  # int() refuses more than 4300 digits
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def is_iri(text: str) -> bool:
+    """An absolute IRI that every store's parser accepts (RFC 3987, checked by Oxigraph's parser)."""
+    if not _IRI.match(text):
+        return False
+    try:
+        NamedNode(text)
+    except ValueError:
+        return False
+    return True
 
 
 class ParameterError(FtzKgError):
@@ -33,7 +47,7 @@ class ParameterError(FtzKgError):
 def sparql_term(term) -> str:
     """An RDF term in SPARQL syntax, escaped so that no value can leave its term."""
     if isinstance(term, URIRef):
-        if not _IRI.match(str(term)):
+        if not is_iri(str(term)):
             raise ValueError(f"not an IRI: {str(term)!r}")
         return f"<{term}>"
     if isinstance(term, Literal):
@@ -135,13 +149,21 @@ def resolve_entity(engine, value: str, entity_class: str) -> URIRef | None:
     return URIRef(partial.pop()) if len(partial) == 1 else None
 
 
+def _shown(value: str) -> str:
+    """A value quoted for an error message, cut short: the message is one line, not the value back."""
+    return repr(value if len(value) <= 60 else value[:57] + "...")
+
+
 def _term(engine, param: Param, value: str):
+    if _SURROGATE.search(value):
+        # what Python makes of bytes that are not UTF-8 (in argv, say): no store can be sent it
+        raise ParameterError(f"parameter {param.name!r} is not valid UTF-8 text; got {_shown(value)}", param.name)
     if param.enumerate and value not in param.enumerate:
-        raise ParameterError(f"parameter {param.name!r} must be one of {', '.join(param.enumerate)}; got {value!r}",
-                             param.name)
+        raise ParameterError(f"parameter {param.name!r} must be one of {', '.join(param.enumerate)}; "
+                             f"got {_shown(value)}", param.name)
     if param.type == "integer":
         if not _INTEGER.match(value):
-            raise ParameterError(f"parameter {param.name!r} expects an integer; got {value!r}", param.name)
+            raise ParameterError(f"parameter {param.name!r} expects an integer; got {_shown(value)}", param.name)
         return Literal(int(value))
     if param.type == "string":
         return Literal(value)
@@ -149,7 +171,7 @@ def _term(engine, param: Param, value: str):
     if param.entity_class:
         entity = resolve_entity(engine, value, param.entity_class)
         return entity if entity is not None else Literal(value)
-    return URIRef(value) if _IRI.match(value) else Literal(value)
+    return URIRef(value) if is_iri(value) else Literal(value)
 
 
 def bind(query: CannedQuery, values: dict[str, str], engine) -> str:

@@ -163,6 +163,8 @@ class _Builder:
         entity_id = row.get(table.id_column)
         if table.adds_to:
             subject = self._ref(row, table.id_column, table.adds_to, entity_id)
+            # a violation may lie in this row rather than where the entity is defined: name both
+            self.origins[subject] = "; ".join(filter(None, (self.origins.get(subject), self._origin(row))))
         else:
             subject = iri(table.kind, entity_id)
             self.origins[subject] = self._origin(row)

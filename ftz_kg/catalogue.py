@@ -64,14 +64,18 @@ class CannedQuery:
         return {p.name: p.example for p in self.params if p.required and p.example is not None}
 
 
-def _header(text: str) -> str:
-    lines = []
-    for line in text.splitlines():
+def _header(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """The YAML of the `#+` lines, and for each of its lines the file line and the width of the
+    `#+ ` prefix taken off it, so that a YAML error can name the file's line and column."""
+    lines, origins = [], []
+    for number, line in enumerate(text.splitlines(), 1):
         if line.startswith("#+"):
-            lines.append(line[2:].removeprefix(" "))
+            body = line[2:].removeprefix(" ")
+            lines.append(body)
+            origins.append((number, len(line) - len(body)))
         elif line.strip() and not line.startswith("#"):
             break
-    return "\n".join(lines)
+    return "\n".join(lines), origins
 
 
 _FORM = re.compile(r"^\s*(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.I | re.M)
@@ -79,12 +83,17 @@ _FORM = re.compile(r"^\s*(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.I | re.M)
 
 def parse_query_file(path: Path) -> CannedQuery:
     text = read_text(path)
+    header, origins = _header(text)
     try:
-        meta = yaml.safe_load(_header(text)) or {}
+        meta = yaml.safe_load(header) or {}
     except yaml.YAMLError as exc:
+        line = column = None
         mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"bad #+ header: {getattr(exc, 'problem', exc)}", path=str(path),
-                         line=(mark.line + 1) if mark else None) from None
+        if mark is not None and origins:
+            line, prefix = origins[min(mark.line, len(origins) - 1)]
+            column = prefix + mark.column + 1
+        raise InputError(f"bad #+ header: {getattr(exc, 'problem', None) or exc}", path=str(path),
+                         line=line, column=column) from None
     if not isinstance(meta, dict):
         raise InputError("the #+ header must be a YAML mapping", path=str(path))
     for key in ("summary", "summary_zh", "description"):

@@ -17,26 +17,49 @@ def _fail(error: FtzKgError) -> None:
     sys.exit(error.exit_code)
 
 
+class _Terminated(BaseException):
+    """SIGTERM while writing: unwinds like Ctrl-C does, so the temporary file is removed."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
 @contextlib.contextmanager
 def _writing(out: Path):
-    """Turn unusable input and failed writes into one clear line and exit status 2."""
+    """Turn unusable input, failed writes and SIGINT/SIGTERM into one clear line and exit status 2."""
+    import signal
+
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (an embedding application): leave signals alone
+        previous = None
     try:
         yield
     except FtzKgError as error:
         _fail(error)
     except OSError as error:
-        click.echo(f"error: cannot write {out}: {error.strerror}", err=True)
+        click.echo(f"error: cannot write {out}: {error.strerror or error}", err=True)
         sys.exit(2)
+    except (KeyboardInterrupt, _Terminated) as error:
+        cause = "SIGTERM" if isinstance(error, _Terminated) else "SIGINT"
+        click.echo(f"error: cannot write {out}: interrupted by {cause}", err=True)
+        sys.exit(2)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _load_or_build(file: Path | None):
-    """A graph to work on: the given Turtle file, or a fresh build of the curated sources."""
+    """A graph to work on: the given RDF file (Turtle, N-Triples, RDF/XML or JSON-LD, by its
+    extension), or a fresh build of the curated sources."""
     from .build import BuildResult, build
-    from .rdfio import parse_turtle
+    from .rdfio import parse_rdf, subject_origins
 
     if file is None:
         return build()
-    return BuildResult(parse_turtle(file))
+    graph = parse_rdf(file)
+    return BuildResult(graph, subject_origins(file, graph))
 
 
 @click.group()
@@ -230,7 +253,8 @@ def sparql_command(file, fmt: str, endpoint, graph_iri, user, password, remote_t
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path),
               help="The file to write (a folder for csv, and for all: the dump bundle with void.ttl).")
 @click.option("--graph", "graph_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Export this built graph (Turtle) instead of a fresh build.")
+              help="Export this built graph (Turtle, N-Triples, RDF/XML or JSON-LD, by extension) "
+                   "instead of a fresh build.")
 def export_command(fmt: str, out: Path, graph_file: Path | None) -> None:
     """Write the graph as a dump, deterministically and atomically."""
     import datetime
@@ -314,53 +338,81 @@ def publish_command(endpoint, graph_iri, user, password, remote_timeout, retries
               help="With --store: password for --user.")
 def serve_command(host: str, port: int, graph_file: Path | None, store_url: str | None, timeout: float, workers: int,
                   max_rows: int, base: str, graph_iri: str, user, password) -> None:
-    """Serve the graph: SPARQL 1.1 Protocol at /sparql, canned queries at /api, linked-data pages (read-only)."""
+    """Serve the graph: SPARQL 1.1 Protocol at /sparql, canned queries at /api, linked-data pages (read-only).
+
+    SIGHUP (or POST /admin/reload from this host) reloads the graph from the same source; a reload
+    that fails keeps the graph being served.
+    """
     import logging
 
     import uvicorn
 
+    from . import linkeddata, reloading, resources
     from .endpoint import Settings, create_app
-    from .validate import load_shapes, validate_graph
+    from .rdfio import parse_turtle
+    from .validate import load_shapes
 
-    runner = lookup = None
+    if store_url and graph_file is not None:
+        raise click.BadParameter("give either --graph or --store", param_hint="--store")
     try:
-        if store_url:
-            if graph_file is not None:
-                raise click.BadParameter("give either --graph or --store", param_hint="--store")
-            from .forwarding import ForwardingRunner
-            from .remote import RemoteEngine
-            lookup = RemoteEngine(store_url, _transport(user, password, timeout, 3), graph=graph_iri)
-            runner = ForwardingRunner(lookup, size=workers, max_rows=max_rows)
-            # the pages and dumps work on a snapshot of the published graph, taken once at start
-            from .build import BuildResult
-            result = BuildResult(lookup.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }").graph)
-            if len(result.graph) == 0:
-                click.echo(f"error: {store_url}: the graph <{graph_iri}> is empty or missing; "
-                           f"run `ftz-kg publish` first", err=True)
-                sys.exit(2)
-        else:
-            result = _load_or_build(graph_file)
         shapes = load_shapes()
-        report = validate_graph(result.graph, shapes, result.origins)
+        load = _serve_loader(graph_file, store_url, graph_iri, shapes, workers, max_rows,
+                             lambda: _transport(user, password, timeout, 3))
+        loaded = load()
+        ontology = parse_turtle(resources.ontology_file())
+    except GraphNotServable as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(error.exit_code)
     except FtzKgError as error:
         _fail(error)
-    if not report.conforms:
-        click.echo(f"error: the graph does not validate ({report.count('Violation')} violation(s)); "
-                   f"run `ftz-kg validate` for the report", err=True)
-        sys.exit(EXIT_VIOLATIONS)
-    if lookup is None:
-        from .store import OxigraphEngine
-        lookup = OxigraphEngine(result.graph)
-    ntriples = b"" if runner else result.graph.serialize(format="nt", encoding="utf-8")
     settings = Settings(timeout=timeout, workers=workers, max_rows=max_rows, public_base=base)
-    app = create_app(ntriples, len(result.graph), settings, lookup_engine=lookup, runner=runner)
-    from . import linkeddata, resources
-    from .rdfio import parse_turtle
-    linkeddata.install(app, result.graph, parse_turtle(resources.ontology_file()), shapes)
+    app = create_app(loaded.ntriples, len(loaded.graph), settings, lookup_engine=loaded.lookup, runner=loaded.runner)
+    linkeddata.install(app, loaded.graph, ontology, shapes)
+    reloading.install(app, load, ontology, shapes)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     source = f" from {store_url}" if store_url else ""
-    click.echo(f"serving {len(result.graph)} triples{source} at http://{host}:{port}/sparql", err=True)
+    click.echo(f"serving {len(loaded.graph)} triples{source} at http://{host}:{port}/sparql", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+
+
+class GraphNotServable(FtzKgError):
+    """The graph to serve is empty or does not validate."""
+
+
+def _serve_loader(graph_file, store_url, graph_iri, shapes, workers, max_rows, transport):
+    """A function that loads and validates the graph to serve, from the same source every time."""
+    from .reloading import Loaded
+    from .validate import validate_graph
+
+    if store_url:
+        from .forwarding import ForwardingRunner
+        from .remote import RemoteEngine
+        lookup = RemoteEngine(store_url, transport(), graph=graph_iri)
+
+    def load() -> Loaded:
+        if store_url:
+            from .build import BuildResult
+            # the pages and dumps work on a snapshot of the published graph, taken at each (re)load
+            result = BuildResult(lookup.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }").graph)
+            if len(result.graph) == 0:
+                raise GraphNotServable(f"{store_url}: the graph <{graph_iri}> is empty or missing; "
+                                       f"run `ftz-kg publish` first")
+        else:
+            result = _load_or_build(graph_file)
+        report = validate_graph(result.graph, shapes, result.origins)
+        if not report.conforms:
+            error = GraphNotServable(f"the graph does not validate ({report.count('Violation')} violation(s)); "
+                                     f"run `ftz-kg validate` for the report")
+            error.exit_code = EXIT_VIOLATIONS
+            raise error
+        if store_url:
+            return Loaded(result.graph, b"", lookup, ForwardingRunner(lookup, size=workers, max_rows=max_rows))
+        from .store import OxigraphEngine
+        return Loaded(result.graph, result.graph.serialize(format="nt", encoding="utf-8"),
+                      OxigraphEngine(result.graph))
+
+    return load
 
 
 if __name__ == "__main__":

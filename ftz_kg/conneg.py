@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 
 SELECT_TYPES = {  # media type -> results writer name
@@ -58,13 +59,20 @@ def parse_accept(header: str | None) -> list[Range]:
         for param in fields[1:]:
             key, _, value = param.partition("=")
             if key.strip().lower() == "q":
-                try:
-                    q = max(0.0, min(1.0, float(value.strip())))
-                except ValueError:
-                    q = 0.0
+                q = _qvalue(value)
         main, sub = media.split("/", 1)
         ranges.append(Range(main, sub, q))
     return ranges
+
+
+def _qvalue(text: str) -> float:
+    """A q-value clamped to 0..1; anything that is not a number (`abc`, and `nan` or `inf`, which
+    float() takes) makes the range not acceptable."""
+    try:
+        q = float(text.strip())
+    except ValueError:
+        return 0.0
+    return max(0.0, min(1.0, q)) if math.isfinite(q) else 0.0
 
 
 def negotiate(header: str | None, offered: list[str]) -> str | None:

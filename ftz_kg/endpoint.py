@@ -277,7 +277,9 @@ document.querySelectorAll("[data-example]").forEach(b => b.addEventListener("cli
 async def healthz(request: Request) -> Response:
     pool: WorkerPool = request.app.state.pool
     if pool.ready:
-        return JSONResponse({"status": "ok", "triples": request.app.state.triples})
+        reloader = getattr(request.app.state, "reloader", None)
+        return JSONResponse({"status": "ok", "triples": request.app.state.triples,
+                             **({"last_load": reloader.last} if reloader else {})})
     return JSONResponse({"status": "starting"}, 503, headers={"Retry-After": "2"})
 
 
@@ -398,10 +400,12 @@ def create_app(ntriples: bytes, triples: int, settings: Settings | None = None, 
     @contextlib.asynccontextmanager
     async def lifespan(app):
         pool.start()
+        for hook in app.state.startup_hooks:
+            hook(app)
         try:
             yield
         finally:
-            pool.close()
+            app.state.pool.close()   # the current pool: a reload may have replaced the first
 
     app = Starlette(
         routes=[
@@ -420,13 +424,27 @@ def create_app(ntriples: bytes, triples: int, settings: Settings | None = None, 
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.pool = pool
-    app.state.cache = ResultCache(settings.cache_bytes)
     app.state.catalogue = Catalogue.load()
+    app.state.startup_hooks = []
+    switch_graph(app, pool, triples, lookup_engine, examples_for(app.state.catalogue, lookup_engine))
+    return app
+
+
+def examples_for(catalogue: Catalogue, lookup_engine) -> list[dict]:
+    """The query UI's ready examples, with their example parameters bound."""
+    return [{"name": q.name, "title_en": q.summary, "title_zh": q.summary_zh,
+             "query": bind(q, q.example_values(), lookup_engine) if lookup_engine is not None else q.text}
+            for q in catalogue]
+
+
+def switch_graph(app, pool, triples: int, lookup_engine, examples: list[dict]) -> None:
+    """Point the endpoint at a (new) graph in one synchronous step, with an empty result cache.
+
+    Handlers read the cache, the pool and the lookup engine without awaiting in between, so a
+    request is answered wholly from the graph it started on.
+    """
+    app.state.pool = pool
+    app.state.cache = ResultCache(app.state.settings.cache_bytes)
     app.state.triples = triples
     app.state.lookup = lookup_engine
-    app.state.examples = [
-        {"name": q.name, "title_en": q.summary, "title_zh": q.summary_zh,
-         "query": bind(q, q.example_values(), lookup_engine) if lookup_engine is not None else q.text}
-        for q in app.state.catalogue]
-    return app
+    app.state.examples = examples

@@ -21,7 +21,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.namespace import RDF, RDFS, SKOS
 
-from .rdfio import atomic_write, serialize_turtle
+from .rdfio import atomic_write, remove_stale_temporaries, serialize_turtle, temporary_prefix
 from .vocab import BASE, FTZ, PREFIXES
 
 FORMATS = ("ttl", "nt", "jsonld", "rdfxml", "trig", "graphml", "gexf", "cytoscape", "csv")
@@ -217,7 +217,8 @@ def write(out: Path, content: bytes | dict[str, str]) -> None:
         return
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    remove_stale_temporaries(out)
+    staging = Path(tempfile.mkdtemp(prefix=temporary_prefix(out), suffix=".tmp", dir=out.parent))
     try:
         umask = os.umask(0)
         os.umask(umask)
@@ -225,7 +226,7 @@ def write(out: Path, content: bytes | dict[str, str]) -> None:
         for name, text in content.items():
             (staging / name).write_text(text, encoding="utf-8")
         if out.exists():
-            old = out.with_name(f".{out.name}.old")
+            old = out.with_name(f"{temporary_prefix(out)}old")
             os.replace(out, old)
             os.replace(staging, out)
             shutil.rmtree(old, ignore_errors=True)

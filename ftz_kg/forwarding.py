@@ -33,6 +33,16 @@ class ForwardingRunner:
     def start(self) -> None:
         self._slots = asyncio.Semaphore(self.size)
 
+    async def start_async(self) -> None:
+        self.start()
+
+    async def drain_and_close(self, timeout: float) -> None:
+        """Wait for the forwarded queries in flight (up to `timeout`); the transport is shared, keep it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._slots._value < self.size and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+
     def close(self) -> None:
         self.engine.transport.close()
 

@@ -25,7 +25,8 @@ OFFERED = ["text/html", *RDF_VIEWS]
 SUFFIXES = {suffix: media for media, (_, suffix) in RDF_VIEWS.items()} | {".html": "text/html"}
 KINDS = {"zone", "subarea", "province", "measure", "agency", "batch", "innovation", "scope", "strategy", "theme",
          "experience-domain", "scheme", "source"}
-_PATH = re.compile(r"^(?P<kind>[a-z-]+)/(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*(?:/row-[0-9]+)?)$")
+# used with fullmatch, not ^...$: `$` also matches before a final newline ("zone/sichuan\n")
+_PATH = re.compile(r"(?P<kind>[a-z-]+)/(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*(?:/row-[0-9]+)?)")
 
 
 def _lang(request: Request) -> tuple[str, dict]:
@@ -84,21 +85,30 @@ def describe(graph: Graph, node: URIRef) -> Graph:
     return out
 
 
+def entity_iri(path: str) -> URIRef | None:
+    """The IRI a local path (suffix removed) names — `zone/sichuan` -> <https://w3id.org/ftz-kg/zone/sichuan>,
+    `def` -> the ontology — or None when the path cannot be one of ours, whatever its characters."""
+    if path in ("def", "def/"):
+        return ONTOLOGY_IRI
+    match = _PATH.fullmatch(path)
+    if not match or match["kind"] not in KINDS:
+        return None
+    return URIRef(BASE + path)
+
+
 async def entity(request: Request) -> Response:
     graph: Graph = request.app.state.graph
     path, media_type = split_suffix(request.path_params["path"], SUFFIXES)
     try:
-        if path in ("def", "def/"):
-            node = ONTOLOGY_IRI
+        node = entity_iri(path)
+        if node is None:
+            return _not_found(request, media_type, "no such resource")
+        if node == ONTOLOGY_IRI:
             subject_graph = request.app.state.ontology
         else:
-            match = _PATH.match(path)
-            if not match or match["kind"] not in KINDS:
-                return _not_found(request, media_type, "no such resource")
-            node = URIRef(BASE + path)
             if (node, None, None) not in graph:
                 return _not_found(request, media_type, f"no resource <{node}> in this dataset")
-            subject_graph = describe(graph, node)
+            subject_graph = None    # described only when an RDF view is not cached yet
         chosen = media_type or negotiate(request.headers.get("accept"), OFFERED)
         if chosen is None:
             return _not_found(request, "text/plain", "cannot produce the requested media type; offered: "
@@ -106,16 +116,25 @@ async def entity(request: Request) -> Response:
         local = "/" + path
         alternates = [(m, local + s) for m, (_, s) in RDF_VIEWS.items()]
         link = ", ".join(f'<{h}>; rel="alternate"; type="{m}"' for m, h in [("text/html", local + ".html")] + alternates)
+        # the graph does not change between reloads: each view is rendered once
+        cache: BodyCache = request.app.state.page_cache
         if chosen == "text/html":
             lang, extra = _lang(request)
-            if node == ONTOLOGY_IRI:
-                html = ontology_page(graph, lang)
-            else:
-                html = pages.entity_page(graph, node, lang, local, alternates)
-            return _respond(request, html.encode("utf-8"), "text/html", {"Link": link}, extra.get("set_cookie"))
-        fmt = RDF_VIEWS[chosen][0]
-        body = serialize_turtle(subject_graph) if fmt == "turtle" else subject_graph.serialize(format=fmt,
-                                                                                                encoding="utf-8")
+            body = cache.get((path, chosen, lang))
+            if body is None:
+                html = ontology_page(graph, lang) if node == ONTOLOGY_IRI else \
+                    pages.entity_page(graph, node, lang, local, alternates)
+                body = html.encode("utf-8")
+                cache.put((path, chosen, lang), body)
+            return _respond(request, body, "text/html", {"Link": link}, extra.get("set_cookie"))
+        body = cache.get((path, chosen, None))
+        if body is None:
+            fmt = RDF_VIEWS[chosen][0]
+            if subject_graph is None:
+                subject_graph = describe(graph, node)
+            body = serialize_turtle(subject_graph) if fmt == "turtle" else subject_graph.serialize(format=fmt,
+                                                                                                    encoding="utf-8")
+            cache.put((path, chosen, None), body)
         return _respond(request, body, chosen, {"Link": link})
     except Exception:   # never a 500 for a path: anything odd is simply not a resource of ours
         return _not_found(request, media_type, "no such resource")
@@ -247,17 +266,49 @@ async def jsonld_context(request: Request) -> Response:
     return _respond(request, body, "application/ld+json")
 
 
+class BodyCache:
+    """Rendered entity views by (path, media type, language), bounded; one per loaded graph."""
+
+    def __init__(self, limit_bytes: int = 32 * 1024 * 1024):
+        from collections import OrderedDict
+        self.limit = limit_bytes
+        self.size = 0
+        self.entries: OrderedDict = OrderedDict()
+
+    def get(self, key) -> bytes | None:
+        body = self.entries.get(key)
+        if body is not None:
+            self.entries.move_to_end(key)
+        return body
+
+    def put(self, key, body: bytes) -> None:
+        self.entries[key] = body
+        self.size += len(body)
+        while self.size > self.limit:
+            _, old = self.entries.popitem(last=False)
+            self.size -= len(old)
+
+
+def prepare(graph: Graph, ontology: Graph, shapes: Graph) -> dict:
+    """The linked-data state for a graph, computed before the app switches to it."""
+    from .stats import class_counts
+
+    return {"graph": graph, "ontology": ontology, "dumps": Dumps(graph, ontology, shapes), "page_cache": BodyCache(),
+            "created": datetime.date.today().isoformat(),
+            "home_counts": [(c.label_en, c.count) for c in class_counts(graph)][:8]}
+
+
+def apply(app, prepared: dict) -> None:
+    """Switch the pages to a prepared graph (one synchronous step: no page sees half of each)."""
+    for key, value in prepared.items():
+        setattr(app.state, key, value)
+
+
 def install(app, graph: Graph, ontology: Graph, shapes: Graph) -> None:
     """Add the linked-data routes (after the API routes) and their state to the app."""
     from starlette.routing import Route
 
-    from .stats import class_counts
-
-    app.state.graph = graph
-    app.state.ontology = ontology
-    app.state.dumps = Dumps(graph, ontology, shapes)
-    app.state.created = datetime.date.today().isoformat()
-    app.state.home_counts = [(c.label_en, c.count) for c in class_counts(graph)][:8]
+    apply(app, prepare(graph, ontology, shapes))
     app.router.routes.extend([
         Route("/", home, methods=["GET", "HEAD"]),
         Route("/search", search, methods=["GET", "HEAD"]),

@@ -161,7 +161,9 @@ class Transport:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise EndpointTimeout(endpoint, f"no complete answer within {self.timeout:g} s")
-            per_read = httpx.Timeout(min(remaining, 30.0))
+            # reads may wait as long as the deadline allows (a MOVE of a large graph is silent for
+            # a while); the deadline itself is checked between chunks, against slow drips
+            per_read = httpx.Timeout(remaining, connect=min(remaining, 10.0))
             try:
                 with self.client.stream(method, url, params=params, content=content, headers=headers,
                                         timeout=per_read) as response:

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 
@@ -24,12 +25,18 @@ def running_server(*args: str, env: dict | None = None, ready_timeout: float = 1
     process = subprocess.Popen(
         [sys.executable, "-m", "ftz_kg.cli", "serve", "--port", str(port), *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, text=True)
+    # the server logs every request: drain its output so a busy test never fills the pipe and
+    # blocks it; the lines are kept on `process.captured`
+    process.captured = []
+    drain = threading.Thread(target=lambda: process.captured.extend(process.stdout), daemon=True)
+    drain.start()
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + ready_timeout
     try:
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{process.stdout.read()}")
+                drain.join(5)
+                raise RuntimeError("server exited early:\n" + "".join(process.captured))
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:
                     break

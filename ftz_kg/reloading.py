@@ -1,0 +1,109 @@
+"""Reload the served graph without a restart: on SIGHUP, or POST /admin/reload from this host.
+
+The new graph is loaded and validated beside the old one and its query workers are started;
+only then does the app switch over, in one synchronous step of the event loop, so each response
+is computed wholly from the old graph or wholly from the new one. A reload that fails (unreadable
+input, a graph that does not validate, workers that do not start) keeps the old graph, logs why
+and, for the admin request, answers why. The old workers finish the queries they are running
+before they are stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rdflib import Graph
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from . import endpoint, linkeddata
+from .errors import FtzKgError
+from .workers import WorkerPool
+
+log = logging.getLogger("ftz_kg.reload")
+LOCAL_CLIENTS = {"127.0.0.1", "::1", "localhost"}
+
+
+@dataclass
+class Loaded:
+    """A graph ready to serve: validated, with what answers queries over it."""
+
+    graph: Graph
+    ntriples: bytes          # for local query workers; empty when `runner` is given
+    lookup: object           # resolves canned-query parameters
+    runner: object | None = None   # a ready query runner (serve --store); else workers are started
+
+
+class Reloader:
+    def __init__(self, app, load: Callable[[], Loaded], ontology: Graph, shapes: Graph):
+        self.app = app
+        self.load = load
+        self.ontology = ontology
+        self.shapes = shapes
+        self._lock: asyncio.Lock | None = None
+        self.last = {"status": "loaded", "at": _now(), "triples": app.state.triples}
+
+    async def reload(self) -> dict:
+        """Load, validate and switch; on failure keep the old graph. Returns the outcome."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        if self._lock.locked():
+            return {"status": "busy", "reason": "a reload is already running"}
+        async with self._lock:
+            settings = self.app.state.settings
+            try:
+                loaded = await asyncio.to_thread(self.load)
+                prepared = await asyncio.to_thread(linkeddata.prepare, loaded.graph, self.ontology, self.shapes)
+                examples = await asyncio.to_thread(endpoint.examples_for, self.app.state.catalogue, loaded.lookup)
+                runner = loaded.runner or WorkerPool(loaded.ntriples, size=settings.workers,
+                                                     timeout=settings.timeout, max_rows=settings.max_rows)
+                await runner.start_async()
+            except (FtzKgError, RuntimeError, OSError) as error:
+                self.last = {"status": "failed", "at": _now(), "reason": str(error),
+                             "serving_triples": self.app.state.triples}
+                log.warning(json.dumps({"event": "reload", **self.last}, ensure_ascii=False))
+                return self.last
+            old = self.app.state.pool
+            # the switch: no await from here to the end of the block
+            endpoint.switch_graph(self.app, runner, len(loaded.graph), loaded.lookup, examples)
+            linkeddata.apply(self.app, prepared)
+            self.last = {"status": "reloaded", "at": _now(), "triples": len(loaded.graph)}
+            log.info(json.dumps({"event": "reload", **self.last}))
+            asyncio.get_running_loop().create_task(old.drain_and_close(settings.timeout + 1))
+            return self.last
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+async def admin_reload(request: Request) -> Response:
+    client = request.client.host if request.client else ""
+    if client not in LOCAL_CLIENTS:
+        return JSONResponse({"error": {"status": 403, "message": "reloading is allowed from this host only"}}, 403)
+    outcome = await request.app.state.reloader.reload()
+    status = {"reloaded": 200, "busy": 409}.get(outcome["status"], 422)
+    return JSONResponse(outcome, status)
+
+
+def install(app, load: Callable[[], Loaded], ontology: Graph, shapes: Graph) -> None:
+    """Add POST /admin/reload (before the catch-all page route) and a SIGHUP handler at start."""
+    reloader = Reloader(app, load, ontology, shapes)
+    app.state.reloader = reloader
+    app.router.routes.insert(0, Route("/admin/reload", admin_reload, methods=["POST"]))
+
+    def on_start(app) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(reloader.reload()))
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # no signals here (not the main thread, or not POSIX): the admin route still works
+
+    app.state.startup_hooks.append(on_start)
