@@ -236,9 +236,17 @@ def query_command(name: str, params: tuple[str, ...], lang: str | None, fmt: str
 def sparql_command(file, fmt: str, endpoint, graph_iri, user, password, remote_timeout, retries) -> None:
     """Run any read-only SPARQL query from FILE (or - for standard input) on the embedded store
     (or a remote one with --endpoint)."""
+    from .guard import Refused, check_query
+
     text = file.read()
     if not text.strip():
         click.echo("error: the query is empty", err=True)
+        sys.exit(2)
+    try:
+        # the same vetting as the endpoint: Oxigraph runs SERVICE over HTTP, and this command is read-only
+        check_query(text)
+    except Refused as refused:
+        click.echo(f"error: {refused}", err=True)
         sys.exit(2)
     try:
         result = _engine(endpoint, graph_iri, user, password, remote_timeout, retries).query(text)

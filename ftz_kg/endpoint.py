@@ -158,11 +158,17 @@ async def _answer(request: Request, query: str, media_type: str | None, default_
 
 
 def _form_params(body: bytes) -> dict[str, list[str]]:
-    try:
-        text = body.decode("utf-8")
+    try:   # strict also for %-escapes: parse_qs would quietly turn %FF into U+FFFD and run the query
+        return parse_qs(body.decode("utf-8"), keep_blank_values=True, errors="strict")
     except UnicodeDecodeError:
         raise Refused(400, "request body is not valid UTF-8") from None
-    return parse_qs(text, keep_blank_values=True)
+
+
+def _url_params(request: Request) -> dict[str, list[str]]:
+    try:   # strict, as for form bodies: a %FF must not turn into U+FFFD and run
+        return parse_qs(request.url.query, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise Refused(400, "the URL's query string is not valid UTF-8") from None
 
 
 def _single(params: dict[str, list[str]], name: str) -> str | None:
@@ -179,7 +185,7 @@ async def sparql(request: Request) -> Response:
     try:
         if len(str(request.url)) > MAX_URL:
             raise Refused(414, f"request URL longer than {MAX_URL} bytes")
-        url_params = parse_qs(request.url.query, keep_blank_values=True)
+        url_params = _url_params(request)
         if "update" in url_params:
             raise Refused(403, "this endpoint is read-only: SPARQL updates are refused")
         if request.method == "POST":
@@ -345,7 +351,7 @@ async def api_query(request: Request) -> Response:
             query = catalogue.get(name)
         except UnknownQuery as exc:
             raise Refused(404, str(exc)) from None
-        params = parse_qs(request.url.query, keep_blank_values=True)
+        params = _url_params(request)
         values = {}
         for key, given in params.items():
             if len(given) > 1:

@@ -28,7 +28,8 @@ _UPDATE_KEYWORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY
 _FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
 _TOKEN = re.compile(r"""
     (?P<comment>\#[^\n\r]*)
-  | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
+  | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
+               |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
   | (?P<iri><(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)
   | (?P<var>[?$]\w*)
   | (?P<pname>(?:[^\W\d][\w.\-]*)?:(?:[\w.\-:%]|\\[_~.\-!$&'()*+,;=/?\#@%])*)
@@ -40,9 +41,9 @@ _TOKEN = re.compile(r"""
 """, re.X)
 # Tokens after which `<` may be the engine's less-than rather than the start of an IRI.
 _OPERANDS = {"var", "iri", "string", "pname", "number", "word", "close"}
-# Inside such a `<...>`, these let the engine's reading part from ours (comment, string, end of
-# the expression), so that what we took for an IRI may hide a keyword from us.
-_MISREAD = re.compile(r"[#')]")
+# Inside such a `<...>`, these let the engine's reading part from ours (a comment, a string, a
+# bracket we would not count), so that what we took for an IRI may hide a keyword from us.
+_MISREAD = re.compile(r"[#'()\[\]]")
 
 
 class Refused(FtzKgError):
@@ -80,7 +81,7 @@ def _opened(brackets: list[str], text: str, previous: tuple[str | None, str]) ->
 
 
 def _ambiguous_iri(query: str, start: int, text: str, brackets: list[str], previous: tuple[str | None, str]) -> bool:
-    """`<...>` the engine may read as `<<` or as less-than, with a comment, quote or `)` inside."""
+    """`<...>` the engine may read as `<<` or as less-than, with a comment, quote or bracket inside."""
     if not _MISREAD.search(text):
         return False
     if query[start - 1:start] == "<":
@@ -126,8 +127,8 @@ def check_query(query: str) -> Checked:
             if brackets:
                 brackets.pop()
         elif kind == "iri" and _ambiguous_iri(query, match.start(), text, brackets, previous):
-            raise Refused(400, "ambiguous '<': put a space after '<' when comparing, and write #, ' and ) "
-                               "inside IRIs as \\u0023, \\u0027 and \\u0029")
+            raise Refused(400, "ambiguous '<': put a space after '<' when comparing, and write # ' ( ) [ ] "
+                               "inside IRIs as \\u0023 \\u0027 \\u0028 \\u0029 \\u005B \\u005D")
         elif kind == "pname":
             prefix = text.split(":", 1)[0]
             _refuse_service(prefix)

@@ -100,6 +100,10 @@ async def entity(request: Request) -> Response:
     graph: Graph = request.app.state.graph
     path, media_type = split_suffix(request.path_params["path"], SUFFIXES)
     try:
+        # the route's pattern ends in `$`, which also matches before a final newline: without this,
+        # /zone/sichuan%0A would arrive as `zone/sichuan` and be served
+        if not request.scope["path"].endswith("/" + request.path_params["path"]):
+            return _not_found(request, media_type, "no such resource")
         node = entity_iri(path)
         if node is None:
             return _not_found(request, media_type, "no such resource")

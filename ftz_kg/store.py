@@ -70,20 +70,21 @@ class OxigraphEngine:
     def query(self, sparql: str) -> Result:
         try:
             results = self.store.query(sparql)
+            # evaluation is lazy: errors surface while the answer is read, so read it here
+            if isinstance(results, ox.QueryBoolean):
+                return AskResult(bool(results))
+            if isinstance(results, ox.QuerySolutions):
+                variables = [v.value for v in results.variables]
+                rows = [tuple(_to_rdflib(solution[v]) for v in variables) for solution in results]
+                return SelectResult(variables, rows)
+            graph = Graph()
+            for triple in results:
+                graph.add((_to_rdflib(triple.subject), _to_rdflib(triple.predicate), _to_rdflib(triple.object)))
+            return GraphResult(graph)
         except SyntaxError as exc:
             raise QueryError(f"SPARQL syntax error: {exc}") from None
         except (OSError, ValueError, RuntimeError) as exc:
             raise QueryError(f"query failed: {exc}") from None
-        if isinstance(results, ox.QueryBoolean):
-            return AskResult(bool(results))
-        if isinstance(results, ox.QuerySolutions):
-            variables = [v.value for v in results.variables]
-            rows = [tuple(_to_rdflib(solution[v]) for v in variables) for solution in results]
-            return SelectResult(variables, rows)
-        graph = Graph()
-        for triple in results:
-            graph.add((_to_rdflib(triple.subject), _to_rdflib(triple.predicate), _to_rdflib(triple.object)))
-        return GraphResult(graph)
 
 
 class RdflibEngine:

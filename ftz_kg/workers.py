@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import threading
 from dataclasses import dataclass
 
@@ -97,9 +98,16 @@ def _serve(conn, ntriples: bytes) -> None:  # pragma: no cover - runs in the wor
                 body = ox.serialize(triples, format=getattr(ox.RdfFormat, GRAPH_FORMATS[writer]))
             conn.send(("ok", body, truncated))
         except SyntaxError as exc:
-            conn.send(("error", 400, f"SPARQL syntax error: {exc}"))
+            conn.send(("error", 400, _short(f"SPARQL syntax error: {exc}")))
         except Exception as exc:  # evaluation errors of the engine
-            conn.send(("error", 400, f"query failed: {type(exc).__name__}: {exc}"))
+            conn.send(("error", 400, _short(f"query failed: {type(exc).__name__}: {exc}")))
+
+
+def _short(message: str, limit: int = 300) -> str:
+    """An engine's message on one line and cut short: Oxigraph lists every token it expected,
+    character ranges included, which makes a syntax error run to several hundred characters."""
+    line = " ".join(message.split())
+    return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
 def _worker_context():
@@ -208,6 +216,9 @@ class WorkerPool:
             return ("timeout",)
         finally:
             loop.remove_reader(fd)
+            # uvloop leaves the descriptor non-blocking: a reply sent in two writes (over 16 KiB)
+            # would then fail half-read with BlockingIOError and pass for a crashed worker
+            os.set_blocking(fd, True)
         return worker.conn.recv()
 
     async def run(self, query: str, writer: str, explicit_dataset: tuple[bool, bool] = (False, False)) -> Answer:

@@ -118,6 +118,7 @@ def test_service_description_without_query(client):
     {"method": "GET", "url": "/sparql", "params": {"query": "LOAD <http://127.0.0.1:9/x.ttl>"}},
     {"method": "GET", "url": "/sparql", "params": {"query": "DROP ALL"}},
 ])
+@pytest.mark.hardening   # the endpoint's limits are part of the hardening battery
 def test_updates_are_refused_and_change_nothing(client, request_kwargs):
     response = client.request(**request_kwargs)
     assert 400 <= response.status_code < 500
@@ -131,6 +132,7 @@ def test_updates_are_refused_and_change_nothing(client, request_kwargs):
     ({"query": "SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }"}, "FROM may only name"),
     ({"query": "SELECT * FROM NAMED <http://example.org/g> WHERE { GRAPH ?g { ?s ?p ?o } }"}, "FROM may only name"),
 ])
+@pytest.mark.hardening   # the endpoint's limits are part of the hardening battery
 def test_dataset_outside_our_graph_is_refused_clearly(client, params, fragment):
     response = client.get("/sparql", params=params)
     assert response.status_code == 400
@@ -171,6 +173,7 @@ class _Recorder(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.hardening   # the endpoint's limits are part of the hardening battery
 def test_service_makes_no_outbound_request(client, tmp_path):
     listener = HTTPServer(("127.0.0.1", 0), _Recorder)
     threading.Thread(target=listener.serve_forever, daemon=True).start()
@@ -187,6 +190,7 @@ def test_service_makes_no_outbound_request(client, tmp_path):
         listener.shutdown()
 
 
+@pytest.mark.hardening   # the endpoint's limits are part of the hardening battery
 def test_slow_query_is_stopped_while_another_client_is_served(server):
     results = {}
 
@@ -211,6 +215,7 @@ def test_slow_query_is_stopped_while_another_client_is_served(server):
         assert http.get("/sparql", params={"query": COUNT + " # again"}).status_code == 200
 
 
+@pytest.mark.hardening   # the endpoint's limits are part of the hardening battery
 def test_result_rows_are_capped_and_flagged(client):
     response = client.get("/sparql", params={"query": "SELECT ?s WHERE { ?s ?p ?o } LIMIT 1000000"},
                           headers={"Accept": "text/csv"})
@@ -219,12 +224,14 @@ def test_result_rows_are_capped_and_flagged(client):
     assert len(response.text.strip().splitlines()) == 51
 
 
+@pytest.mark.hardening   # the endpoint's limits are part of the hardening battery
 def test_request_size_limits(client):
     assert client.post("/sparql", content=b"SELECT * WHERE { ?s ?p ?o } #" + b"x" * 70_000,
                        headers={"Content-Type": "application/sparql-query"}).status_code == 413
     assert client.get("/sparql?query=" + "x" * 9000).status_code == 414
 
 
+@pytest.mark.hardening   # the endpoint's limits are part of the hardening battery
 def test_nesting_and_syntax_errors_are_quick_400s(client):
     deep = "SELECT * WHERE " + "{" * 200 + "?s ?p ?o" + "}" * 200
     started = time.monotonic()
@@ -233,6 +240,7 @@ def test_nesting_and_syntax_errors_are_quick_400s(client):
     assert time.monotonic() - started < 5
 
 
+@pytest.mark.hardening   # the endpoint's limits are part of the hardening battery
 def test_errors_are_short_and_leak_nothing(client):
     response = client.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p }"}, headers={"Accept": "application/json"})
     assert response.status_code == 400
@@ -241,6 +249,7 @@ def test_errors_are_short_and_leak_nothing(client):
     assert "Traceback" not in response.text and "/work/" not in response.text and ".py" not in response.text
 
 
+@pytest.mark.hardening   # the endpoint's limits are part of the hardening battery
 def test_wrong_content_type_and_non_utf8(client):
     assert client.post("/sparql", content=b"query=ASK{}", headers={"Content-Type": "text/plain"}).status_code == 415
     assert client.post("/sparql", content="ASK {}".encode("utf-16"),
@@ -301,6 +310,7 @@ def test_api_answers_with_parameters_from_the_url(client):
     ("/api/zones-by-batch.json?lang=fr", "'lang' must be one of zh, en"),
     ("/api/zones-in-batch.json?number=1&number=2", "given 2 times"),
 ])
+@pytest.mark.hardening   # the endpoint's limits are part of the hardening battery
 def test_api_bad_parameters_are_400_naming_them(client, path, fragment):
     response = client.get(path)
     assert response.status_code == 400
@@ -409,6 +419,7 @@ def test_w3c_protocol_cases(client):
     assert count.text.splitlines()[1] == "21"
 
 
+@pytest.mark.hardening   # the endpoint's limits are part of the hardening battery
 def test_concurrency_cap_answers_503_with_retry_after(server):
     """Two workers: two runaway queries occupy both; a third request waits briefly, then gets 503."""
     replies = []
@@ -432,6 +443,7 @@ def test_concurrency_cap_answers_503_with_retry_after(server):
         assert http.get("/sparql", params={"query": COUNT + " # recovered"}).status_code == 200
 
 
+@pytest.mark.hardening   # the endpoint's limits are part of the hardening battery
 def test_access_log_start_up_check_and_graceful_shutdown(tmp_path):
     broken = tmp_path / "broken.ttl"
     broken.write_text("@prefix ftz: <https://w3id.org/ftz-kg/def#> .\n<https://w3id.org/ftz-kg/zone/x> a ftz:PilotFreeTradeZone .\n",

@@ -40,7 +40,15 @@ from rdflib import Graph, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, Namespace
 
-from ftz_kg.guard import DATASET_GRAPH, MAX_NESTING, Checked, Refused, check_dataset, check_query
+from ftz_kg.catalogue import Catalogue
+from ftz_kg.guard import (
+    DATASET_GRAPH,
+    MAX_NESTING,
+    Checked,
+    Refused,
+    check_dataset,
+    check_query,
+)
 from ftz_kg.linkeddata import entity_iri
 from ftz_kg.vocab import BASE
 
@@ -107,14 +115,14 @@ def _syntax_cases() -> dict[str, list]:
     for suite in ("syntax-query", "syntax-update-1"):
         manifest = folder / suite / "manifest.ttl"
         if not manifest.is_file():
-            for kind in cases:
-                cases[kind].append(pytest.param(manifest, id=f"{suite}-missing"))
+            for each in cases.values():
+                each.append(pytest.param(manifest, id=f"{suite}-missing"))
             continue
         g = Graph().parse(manifest, publicID=manifest.resolve().as_uri())
         for test in Collection(g, next(g.objects(None, MF.entries))):
             kind = str(g.value(test, RDF.type)).rsplit("#", 1)[-1]
             action = Path(unquote(urlsplit(str(g.value(test, MF.action))).path))
-            cases[kind].append(pytest.param(action, id=f"{suite}/{action.name}"))
+            cases.setdefault(kind, []).append(pytest.param(action, id=f"{suite}/{action.name}"))
     return cases
 
 
@@ -130,8 +138,9 @@ def _read_case(path: Path) -> str:
 
 def test_the_syntax_suites_are_all_here():
     for suite in ("syntax-query", "syntax-update-1"):
-        _read_case(_w3c_folder() / suite / "manifest.ttl") if not (_w3c_folder() / suite / "manifest.ttl").is_file() \
-            else None
+        manifest = _w3c_folder() / suite / "manifest.ttl"
+        if not manifest.is_file():
+            _read_case(manifest)    # fails, saying where the suite was looked for
     counts = {kind: len(cases) for kind, cases in SYNTAX.items()}
     assert counts == {"NegativeSyntaxTest11": 31, "PositiveSyntaxTest11": 63,
                       "NegativeUpdateSyntaxTest11": 13, "PositiveUpdateSyntaxTest11": 41}, counts
@@ -145,7 +154,7 @@ def _post_both_ways(client, text: str, accept: str = "application/json") -> list
 @pytest.mark.parametrize("path", SYNTAX["NegativeSyntaxTest11"])
 def test_w3c_bad_query_is_a_short_400(client, path):
     text = _read_case(path)
-    for response in _post_both_ways(client, text) + _post_both_ways(client, text, "text/plain"):
+    for response in _post_both_ways(client, text) + _post_both_ways(client, text, "*/*"):
         assert response.status_code == 400, (response.status_code, response.text)
         _short_and_clean(response)
 
@@ -173,7 +182,7 @@ DOCUMENTED_REFUSALS = {
 def test_w3c_good_query_is_parsed(client, path):
     text = _read_case(path)
     statuses = set()
-    for response in _post_both_ways(client, text):
+    for response in _post_both_ways(client, text, "*/*"):
         assert "syntax error" not in response.text.lower(), response.text
         if response.status_code != 200:
             pattern = DOCUMENTED_REFUSALS.get(response.status_code)
@@ -235,7 +244,7 @@ def test_deep_nesting_is_a_fast_400(client, query):
 def test_nesting_at_the_limit_still_runs(client):
     query = "SELECT (COUNT(*) AS ?n) WHERE " + "{" * (MAX_NESTING - 1) + " ?s a ?t " + "}" * (MAX_NESTING - 1)
     response = client.post("/sparql", content=query.encode(), headers={**DIRECT, "Accept": "text/csv"})
-    assert response.status_code == 200 and int(response.text.splitlines()[1]) > 1000
+    assert response.status_code == 200 and int(response.text.splitlines()[1]) > 100
 
 
 ANY = "!<urn:ftz-kg:no-such-property>"     # a negated property set: every property of the graph
@@ -259,9 +268,10 @@ def test_runaway_property_paths_are_bounded(client, name):
     if response.status_code == 200:
         rows = response.json()["results"]["bindings"]
         truncated = response.headers.get("x-result-truncated") == "true"
-        assert len(rows) == MAX_ROWS if truncated else len(rows) < MAX_ROWS or "COUNT" in RUNAWAY_PATHS[name]
         if "COUNT" in RUNAWAY_PATHS[name]:
             assert len(rows) == 1 and not truncated
+        else:
+            assert len(rows) <= MAX_ROWS and truncated == (len(rows) == MAX_ROWS), (len(rows), truncated)
     else:
         assert response.status_code == 503 and "query stopped" in response.text, response.text
         _short_and_clean(response)
@@ -270,7 +280,8 @@ def test_runaway_property_paths_are_bounded(client, name):
 
 def test_an_expression_deeper_than_the_engine_stack_costs_a_worker_not_the_server(client):
     """Oxigraph evaluates `1+1+…+1` recursively: 8000 terms (16 KB) overflow a worker's stack. The
-    worker dies alone; the client gets a clean 503 and a fresh worker takes its place."""
+    worker dies alone; the client gets a clean 503 (or a 400, should the guard come to bound such
+    chains) and a fresh worker takes its place."""
     query = "SELECT (1" + "+1" * 8000 + " AS ?x) WHERE {}"
     response = client.post("/sparql", content=query.encode(), headers=DIRECT)
     assert response.status_code in (400, 503), response.text
@@ -279,10 +290,10 @@ def test_an_expression_deeper_than_the_engine_stack_costs_a_worker_not_the_serve
 
 
 def test_duplicate_query_parameters_are_400(client):
-    form = "application/x-www-form-urlencoded"
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
     for response in (
-        client.post("/sparql", content=f"query={quote(ZONES)}&query={quote(COUNT)}".encode(), headers={"Content-Type": form}),
-        client.post("/sparql", content=f"query={quote(ZONES)}&query={quote(ZONES)}".encode(), headers={"Content-Type": form}),
+        client.post("/sparql", content=f"query={quote(ZONES)}&query={quote(COUNT)}".encode(), headers=form),
+        client.post("/sparql", content=f"query={quote(ZONES)}&query={quote(ZONES)}".encode(), headers=form),
         client.post("/sparql", params={"query": ZONES}, data={"query": ZONES}),
         client.post("/sparql", params={"query": ZONES}, content=ZONES.encode(), headers=DIRECT),
         client.get("/query", params=[("query", ZONES), ("query", "")]),
@@ -305,8 +316,10 @@ def test_wrong_content_type_is_415(client, content_type):
     ("SELECT * WHERE { ?s ?p 'é' }".encode("latin-1"), "application/sparql-query"),
     (b"SELECT * WHERE { ?s ?p '\xed\xa0\x80' }", "application/sparql-query"),     # an encoded surrogate
     (b"query=SELECT%20*%20WHERE%20%7B%7D\xff", "application/x-www-form-urlencoded"),
-    (b"query=%FF%FE%FD", "application/x-www-form-urlencoded"),
-], ids=["utf16", "latin1", "surrogate", "raw-byte-in-form", "percent-encoded-bytes"])
+    # a valid query but for a %-escaped byte that is not UTF-8, inside a literal
+    (b"query=" + quote(ZONES.replace("?z a", "?z ?p '%FF' . ?z a"), safe="%").encode(),
+     "application/x-www-form-urlencoded"),
+], ids=["utf16", "latin1", "surrogate", "raw-byte-in-form", "percent-escaped-byte-in-form"])
 def test_body_not_utf8_is_400(client, body, content_type):
     response = client.post("/sparql", content=body, headers={"Content-Type": content_type})
     assert response.status_code == 400, response.text
@@ -314,19 +327,18 @@ def test_body_not_utf8_is_400(client, body, content_type):
 
 
 @pytest.mark.parametrize("length", [9_000, 60_000])
-def test_over_long_url_is_refused(client, length):
-    query = ZONES + " #" + "x" * length
-    response = client.get("/sparql", params={"query": query})
-    assert response.status_code in (414, 431, 400), response.status_code   # ours, or the HTTP server's own limit
-    if length < 16_000:
-        assert response.status_code == 414
+def test_over_long_url_is_414(client, length):
+    for path in ("/sparql", "/query"):
+        response = client.get(path, params={"query": ZONES + " #" + "x" * length})
+        assert response.status_code == 414, response.status_code
+        _short_and_clean(response)
     _answers_normally(client, "after long url")
 
 
 def test_huge_limit_is_capped_at_max_rows_and_flagged(client):
     query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 1000000000000"
     response = client.post("/sparql", content=query.encode(), headers=DIRECT)
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert response.headers["x-result-truncated"] == "true" and response.headers["x-result-limit"] == str(MAX_ROWS)
     assert len(response.json()["results"]["bindings"]) == MAX_ROWS
     graph = client.post("/sparql", content=b"CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1000000000000",
@@ -335,6 +347,16 @@ def test_huge_limit_is_capped_at_max_rows_and_flagged(client):
     assert len(graph.text.strip().splitlines()) == MAX_ROWS
     small = client.post("/sparql", content=(ZONES + " LIMIT 1000000000000").encode(), headers=DIRECT)
     assert small.status_code == 200 and "x-result-truncated" not in small.headers
+
+
+def test_answers_larger_than_one_pipe_write_always_arrive(client):
+    """A worker sends an answer over 16 KiB in two writes; each must arrive whole, every time (the
+    event loop once left the pipe non-blocking, and about one such answer in three was a 503)."""
+    for attempt in range(12):
+        query = f"SELECT ?s ?p ?o WHERE {{ ?s ?p ?o }} LIMIT {MAX_ROWS * 10} # {attempt} {uuid.uuid4().hex}"
+        response = client.post("/sparql", content=query.encode(), headers=DIRECT)
+        assert response.status_code == 200, (attempt, response.text)
+        assert len(response.content) > 16 * 1024 and len(response.json()["results"]["bindings"]) == MAX_ROWS
 
 
 @pytest.mark.parametrize("tail", ["LIMIT 99999999999999999999999999", "OFFSET 1000000000000 LIMIT 5",
@@ -417,7 +439,7 @@ class Listener:
         while not self._stop.is_set():
             try:
                 conn, address = self.sock.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -429,7 +451,8 @@ class Listener:
                     body = json.dumps({"head": {"vars": ["s", "p", "o"]}, "results": {"bindings": [
                         {v: {"type": "literal", "value": self.marker} for v in ("s", "p", "o")}]}}).encode()
                     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\n"
-                                 b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+                                 b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n"
+                                 + body)
                 except OSError:
                     pass
 
@@ -482,6 +505,8 @@ OUTBOUND = [
     ("escaped-quote-in-name",
      "{prefix} SELECT * WHERE {{ BIND(ex:a\\' AS ?z) SERVICE :x {{ ?a ?b ?c }} BIND('z' AS ?w) }}", 400),
     ("less-than-read-as-iri", "{prefix} SELECT * WHERE {{ ?s ?p ?o FILTER(1<2)SERVICE:x#>\n{{ ?a ?b ?c }} }}", 400),
+    ("bracket-hidden-in-less-than",
+     "{prefix} SELECT * WHERE {{ ?s ?p ?o FILTER(?o<STR(1>0) || ?o<?s)SERVICE:x#>\n{{ ?a ?b ?c }} }}", 400),
     ("less-than-then-long-string",
      "{prefix} SELECT * WHERE {{ ?s ?p ?o FILTER(?o<?x#> '''\n) SERVICE :x {{ ?a ?b ?c }} # '''\n}}", 400),
     ("from-prefixed-name", "{prefix} SELECT * FROM ex:data WHERE {{ ?s ?p ?o }}", 400),
@@ -513,7 +538,8 @@ def test_nothing_reaches_the_network_or_the_file_system(client, listener, canary
                  client.post("/sparql", data={"query": text}),
                  client.post("/sparql", content=text.encode(), headers=DIRECT)]
     if refused == 403:
-        responses += [client.post("/sparql", content=text.encode(), headers={"Content-Type": "application/sparql-update"}),
+        update = {"Content-Type": "application/sparql-update"}
+        responses += [client.post("/sparql", content=text.encode(), headers=update),
                       client.post("/sparql", data={"update": text}),
                       client.get("/sparql", params={"update": text})]
     for response in responses:
@@ -543,16 +569,15 @@ def test_dataset_parameters_reach_nothing(client, listener, canary, params):
     assert listener.connections == []
 
 
-@pytest.mark.xfail(strict=True, reason="`ftz-kg sparql` hands the text to the engine unvetted and Oxigraph "
-                                       "runs SERVICE over HTTP: cli.py should call guard.check_query first")
 def test_cli_sparql_makes_no_outbound_connection(listener):
     query = f"SELECT * WHERE {{ SERVICE <{listener.url}> {{ ?s ?p ?o }} }}"
     result = subprocess.run([sys.executable, "-m", "ftz_kg.cli", "sparql", "-"], input=query, text=True,
-                            capture_output=True, timeout=120)
+                            capture_output=True, timeout=120, check=False)
     time.sleep(0.2)
     assert listener.connections == [], "the CLI connected to the SERVICE endpoint"
     assert listener.marker not in result.stdout
     assert "Traceback" not in result.stderr
+    assert result.returncode == 2 and "SERVICE" in result.stderr
 
 
 # ---------------------------------------------------------------- 4. property-based
@@ -601,11 +626,40 @@ def test_check_dataset_allows_our_graph_only(default_graphs, named_graphs):
         assert ours
 
 
-# Pieces that try to hide what follows from a scanner: comments ending at CR, escapes, quotes,
-# `<` that is less-than to the engine, keywords glued to names and numbers.
-HIDERS = ["#", "#x\r", "\r", "\n", "'", "'''", '"', '"""', "\\", "\\#", "\\'", "ex:a\\#", "ex:a\\'", "<http://x\\u0041#>",
-          "<?x#>", "<'a>", "<?x)>", "<", ">", "FILTER(1<2)", "FILTER(?o<?x#>", ")", "(", "true", "1.5e3", "1", "ex:a",
-          ":", "ex:", "?o", "BIND(", " AS ?z)", ".", " ", "<<", ">>", "'a'", "a", ",", ";", "[", "]", "{", "}"]
+ORDINARY = {   # queries the guard must not refuse while it looks for hidden SERVICE and FROM
+    "less-than-without-spaces": "SELECT * WHERE { ?s ?p ?o FILTER(?o<10 && ?s<?o) }",
+    "hash-iri-compared": "SELECT * WHERE { ?s ?p ?o FILTER(?p = <http://www.w3.org/1999/02/22-rdf-syntax-ns#type>) }",
+    "hash-iris-in-list": "SELECT * WHERE { ?s ?p ?o FILTER(?p IN (<http://x#a>, <http://x#b>)) }",
+    "hash-iri-after-less-than": "SELECT * WHERE { ?s ?p ?o FILTER(?o < <http://x#y>) }",
+    "hash-iri-predicate": "SELECT * WHERE { ?s <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> ?o }",
+    "values-rows-of-hash-iris": "SELECT * WHERE { VALUES (?a ?p) { (<http://x/a> <http://x#b>) (<c> <http://x#d>) } }",
+    "trailing-values": "SELECT * WHERE { ?s ?p ?o } VALUES (?a ?p) { (<http://x/a> <http://x#b>) }",
+    "count-distinct-hash-iri": "SELECT (COUNT(DISTINCT <http://x#a>) AS ?n) WHERE { ?s ?p ?o }",
+    "service-and-from-as-names": "PREFIX schema: <http://schema.org/> SELECT ?service ?from WHERE { ?service a "
+                                 "schema:Service ; schema:fromLocation ?from }",
+    "service-in-strings-and-comments": "SELECT * WHERE { ?s ?p 'SERVICE <http://x> {}' , \"FROM <x>\" } # SERVICE",
+    "our-own-graph": f"SELECT * FROM <{DATASET_GRAPH}> FROM NAMED <{DATASET_GRAPH}> WHERE {{ ?s ?p ?o }}",
+    "quoted-triple": "SELECT * WHERE { << ?s ?p ?o >> ?q ?r }",
+    "optional-path": "PREFIX ex: <http://x/> ASK { ?s ex:p? ?o }",
+    "escaped-iri": "SELECT * WHERE { ?s ?p <http://x/\\u0041> }",
+}
+
+
+@pytest.mark.parametrize("query", [pytest.param(q, id=name) for name, q in ORDINARY.items()] +
+                         [pytest.param(q.text, id=q.name) for q in Catalogue.load()])
+def test_the_guard_lets_ordinary_queries_through(query):
+    assert check_query(query).form in ("select", "ask", "construct", "describe")
+
+
+# Whole clauses that end in something a scanner may misread (a comment that ends at CR, escapes in
+# IRIs and names, `<` that is less-than to the engine, brackets inside what looks like an IRI,
+# keywords glued to names and numbers), and loose pieces to shake them up.
+HIDING_CLAUSES = ["# c\r", "BIND(<http://x\\u0041#> AS ?z) ", "BIND(ex:a\\# AS ?z) ", "BIND(ex:a\\' AS ?z) ",
+                  "FILTER(1<2)", "FILTER(?o<?x#> '''\n)", "FILTER(?o<STR(1>0)||?o<?s)", "FILTER(?o<'a>')",
+                  "BIND(true AS ?t) ?s ?p true", "?s ?p 1.5e3", "<<?s#> '''\n ?p ?o>> ?q ?r ", "FILTER(?o<?x]>0) ",
+                  "VALUES ?v { 1 } ", "BIND('''x''' AS ?y) ", ". "]
+LOOSE = ["#", "\r", "\n", "'", "'''", '"', "\\", "\\#", "<", ">", ")", "(", "[", "]", " ", ":", "ex:", "true", "1"]
+TAILS = ["", " BIND('z' AS ?w)", " # '''\n", " FILTER(true)", ")", " . ?a ?b ?c"]
 
 
 @pytest.fixture(scope="module")
@@ -617,15 +671,16 @@ def engine_and_listener():
     listener.close()
 
 
-@FUZZ
-@given(st.lists(st.sampled_from(HIDERS), max_size=6).map("".join),
+@settings(FUZZ, max_examples=3000)     # about 2 ms each, and the space is wide
+@given(st.lists(st.one_of(st.sampled_from(HIDING_CLAUSES), st.sampled_from(LOOSE)), max_size=3).map("".join),
        st.sampled_from(["SERVICE", "SERVICE ", "SERVICE SILENT ", "SERVICE\r", "service#\n"]),
        st.sampled_from([":x", "ex:x", "<{url}>", "?e"]),
-       st.lists(st.sampled_from(HIDERS), max_size=4).map("".join))
-def test_what_the_guard_lets_through_never_connects(engine_and_listener, before, keyword, target, after):
+       st.sampled_from(["", " ", "#>\n", "#'\n", "\r", "'''\n"]),
+       st.sampled_from(TAILS))
+def test_what_the_guard_lets_through_never_connects(engine_and_listener, before, keyword, target, gap, after):
     store, listener = engine_and_listener
     query = (f"PREFIX : <{listener.url}> PREFIX ex: <{listener.url}> SELECT * WHERE {{ BIND(<{listener.url}> AS ?e) "
-             f"?s ?p ?o {before}{keyword}{target.format(url=listener.url)}{{ ?a ?b ?c }}{after} }}")
+             f"?s ?p ?o {before}{keyword}{target.format(url=listener.url)}{gap}{{ ?a ?b ?c }}{after} }}")
     try:
         check_query(query)
     except Refused:
@@ -664,3 +719,4 @@ def test_path_to_iri_for_real_entities(graph):
     assert entity_iri("zone/no-such-zone") == URIRef(BASE + "zone/no-such-zone")    # a 404 later, by lookup
     for path in ("zone/Sichuan", "zone/sichuan/", "unknown/x", "zone", "", "zone/sichuan\n", "zone/a%20b"):
         assert entity_iri(path) is None, path
+

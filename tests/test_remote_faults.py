@@ -19,6 +19,8 @@ from ftz_kg.remote import USER_AGENT
 from .faulty_server import faulty_server
 from .server import free_port
 
+pytestmark = pytest.mark.hardening
+
 QUERY = "SELECT ?n WHERE { ?s ?p ?n } LIMIT 1\n"
 
 
