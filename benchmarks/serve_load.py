@@ -89,6 +89,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--queries", default=",".join(DEFAULT_QUERIES), help="comma-separated, or 'all'")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--workers", type=int, default=None, help="ftz-kg serve --workers (default: its own)")
     args = parser.parse_args()
     for tool in ("wrk", "oxigraph", "rdflib-endpoint"):
         if not shutil.which(tool):
@@ -110,7 +111,8 @@ def main() -> int:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     servers = {
         "ftz-kg": subprocess.Popen([sys.executable, "-m", "ftz_kg.cli", "serve", "--graph", str(work / "graph.ttl"),
-                                    "--port", str(ports["ftz-kg"])], stdout=subprocess.DEVNULL,
+                                    "--port", str(ports["ftz-kg"]),
+                                    *(["--workers", str(args.workers)] if args.workers else [])], stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, env=env),
         "oxigraph": subprocess.Popen(["oxigraph", "serve-read-only", "--location", str(work / "oxigraph"),
                                       "--bind", f"127.0.0.1:{ports['oxigraph']}"], stdout=subprocess.DEVNULL,
