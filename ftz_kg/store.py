@@ -64,7 +64,9 @@ class OxigraphEngine:
     def __init__(self, graph: Graph):
         self.store = ox.Store()
         data = graph.serialize(format="nt", encoding="utf-8")
-        self.store.load(data, format=ox.RdfFormat.N_TRIPLES)
+        # lenient: the N-Triples come from a graph that was already parsed and checked; skipping the
+        # second check of every IRI and literal loads about a quarter faster
+        self.store.load(data, format=ox.RdfFormat.N_TRIPLES, lenient=True)
         self.triples = len(self.store)
 
     def query(self, sparql: str) -> Result:

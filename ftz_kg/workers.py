@@ -54,7 +54,8 @@ def _serve(conn, ntriples: bytes) -> None:  # pragma: no cover - runs in the wor
     except (ValueError, OSError):
         pass
     store = ox.Store()
-    store.load(ntriples, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(DATASET_GRAPH))
+    # lenient: the N-Triples were written by us from a parsed, validated graph (a quarter faster)
+    store.load(ntriples, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(DATASET_GRAPH), lenient=True)
     conn.send(("ready",))
     while True:
         try:
