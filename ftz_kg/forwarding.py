@@ -29,6 +29,7 @@ class ForwardingRunner:
         self.queue_wait = queue_wait
         self.timeout = engine.transport.timeout
         self._slots: asyncio.Semaphore | None = None
+        self._in_flight = 0    # requests given this runner, waiting for a slot or running
 
     def start(self) -> None:
         self._slots = asyncio.Semaphore(self.size)
@@ -40,7 +41,7 @@ class ForwardingRunner:
         """Wait for the forwarded queries in flight (up to `timeout`); the transport is shared, keep it."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while self._slots._value < self.size and loop.time() < deadline:
+        while self._in_flight and loop.time() < deadline:
             await asyncio.sleep(0.05)
 
     def close(self) -> None:
@@ -51,6 +52,13 @@ class ForwardingRunner:
         return self._slots is not None
 
     async def run(self, query: str, writer: str, explicit_dataset: tuple[bool, bool] = (False, False)) -> Answer:
+        self._in_flight += 1
+        try:
+            return await self._run(query, writer)
+        finally:
+            self._in_flight -= 1
+
+    async def _run(self, query: str, writer: str) -> Answer:
         try:
             await asyncio.wait_for(self._slots.acquire(), self.queue_wait)
         except asyncio.TimeoutError:

@@ -153,6 +153,7 @@ class WorkerPool:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._workers: set[_Worker] = set()
         self._lock = threading.Lock()
+        self._in_flight = 0
 
     def start(self) -> None:
         """Start the workers (blocking); call from the event loop's start-up."""
@@ -173,9 +174,12 @@ class WorkerPool:
             self._idle.put_nowait(worker)
 
     async def drain_and_close(self, timeout: float) -> None:
-        """Let the queries already running finish (up to `timeout`), then stop the workers."""
+        """Let the requests already given this pool finish (up to `timeout`), then stop the workers.
+
+        Counted from the moment a request enters `run`, not from when it gets a worker: one still
+        waiting for a worker must not be handed a worker that is being stopped."""
         deadline = self._loop.time() + timeout
-        while self._idle.qsize() < len(self._workers) and self._loop.time() < deadline:
+        while self._in_flight and self._loop.time() < deadline:
             await asyncio.sleep(0.05)
         self.close()
 
@@ -223,6 +227,13 @@ class WorkerPool:
         return worker.conn.recv()
 
     async def run(self, query: str, writer: str, explicit_dataset: tuple[bool, bool] = (False, False)) -> Answer:
+        self._in_flight += 1
+        try:
+            return await self._run(query, writer, explicit_dataset)
+        finally:
+            self._in_flight -= 1
+
+    async def _run(self, query: str, writer: str, explicit_dataset: tuple[bool, bool]) -> Answer:
         try:
             worker = await asyncio.wait_for(self._idle.get(), self.queue_wait)
         except asyncio.TimeoutError:
