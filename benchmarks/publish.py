@@ -31,7 +31,7 @@ from synthetic import synthetic_lines  # noqa: E402
 from ftz_kg.binding import bind  # noqa: E402
 from ftz_kg.build import build  # noqa: E402
 from ftz_kg.catalogue import Catalogue  # noqa: E402
-from ftz_kg.publish import Target, _ntriples_lines, publish_lines  # noqa: E402
+from ftz_kg.publish import Target, ntriples_lines, publish_lines  # noqa: E402
 from ftz_kg.remote import RemoteEngine, Transport  # noqa: E402
 from ftz_kg.store import OxigraphEngine  # noqa: E402
 
@@ -86,7 +86,7 @@ def main() -> int:
         raise SystemExit("needs Oxigraph's server: pip install oxigraph")
 
     real = build().graph
-    sizes = [("real", 1, _ntriples_lines(real))]
+    sizes = [("real", 1, ntriples_lines(real))]
     template = real
     for factor in (int(f) for f in args.factors.split(",") if f):
         sizes.append((f"{factor}x", factor, list(synthetic_lines(template, factor))))

@@ -80,8 +80,7 @@ def _queries(store, runs: int) -> dict:
     from ftz_kg.catalogue import Catalogue
     from ftz_kg.store import OxigraphEngine
 
-    engine = OxigraphEngine.__new__(OxigraphEngine)   # the same engine code over the loaded store
-    engine.store = store
+    engine = OxigraphEngine(store=store)
     first, warm = {}, {}
     for query in Catalogue.load():
         text = bind(query, query.example_values(), engine)

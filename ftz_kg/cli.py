@@ -368,9 +368,6 @@ def serve_command(host: str, port: int, graph_file: Path | None, store_url: str 
                              lambda: _transport(user, password, timeout, 3))
         loaded = load()
         ontology = parse_turtle(resources.ontology_file())
-    except GraphNotServable as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(error.exit_code)
     except FtzKgError as error:
         _fail(error)
     settings = Settings(timeout=timeout, workers=workers, max_rows=max_rows, public_base=base)
@@ -385,7 +382,11 @@ def serve_command(host: str, port: int, graph_file: Path | None, store_url: str 
 
 
 class GraphNotServable(FtzKgError):
-    """The graph to serve is empty or does not validate."""
+    """The graph to serve is empty or missing."""
+
+
+class GraphDoesNotValidate(GraphNotServable):
+    exit_code = EXIT_VIOLATIONS
 
 
 def _serve_loader(graph_file, store_url, graph_iri, shapes, workers, max_rows, transport):
@@ -410,15 +411,14 @@ def _serve_loader(graph_file, store_url, graph_iri, shapes, workers, max_rows, t
             result = _load_or_build(graph_file)
         report = validate_graph(result.graph, shapes, result.origins)
         if not report.conforms:
-            error = GraphNotServable(f"the graph does not validate ({report.count('Violation')} violation(s)); "
-                                     f"run `ftz-kg validate` for the report")
-            error.exit_code = EXIT_VIOLATIONS
-            raise error
+            raise GraphDoesNotValidate(f"the graph does not validate ({report.count('Violation')} violation(s)); "
+                                       f"run `ftz-kg validate` for the report")
         if store_url:
             return Loaded(result.graph, b"", lookup, ForwardingRunner(lookup, size=workers, max_rows=max_rows))
-        from .store import OxigraphEngine
-        return Loaded(result.graph, result.graph.serialize(format="nt", encoding="utf-8"),
-                      OxigraphEngine(result.graph))
+        from .store import OxigraphEngine, load_ntriples
+        # serialised once: the query workers load these bytes, and so does the lookup engine
+        ntriples = result.graph.serialize(format="nt", encoding="utf-8")
+        return Loaded(result.graph, ntriples, OxigraphEngine(store=load_ntriples(ntriples)))
 
     return load
 

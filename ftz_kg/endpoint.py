@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -27,6 +26,7 @@ from starlette.staticfiles import StaticFiles
 
 from .binding import ParameterError, bind
 from .catalogue import Catalogue, UnknownQuery
+from .cache import BoundedCache
 from .conneg import (GRAPH_ORDER, GRAPH_TYPES, SELECT_ORDER, SELECT_TYPES, negotiate, not_modified, split_suffix,
                      strong_etag)
 from .guard import DATASET_GRAPH, Refused, check_dataset, check_query
@@ -50,33 +50,13 @@ class Settings:
     public_base: str = ""
 
 
-class ResultCache:
-    """Results by (query, dataset, media type); the graph is immutable between reloads."""
+class ResultCache(BoundedCache):
+    """Results by (query, dataset, media type), each with its strong ETag."""
 
-    def __init__(self, limit_bytes: int):
-        self.limit = limit_bytes
-        self.size = 0
-        self.entries: OrderedDict[tuple, tuple[bytes, bool, str]] = OrderedDict()
-
-    def get(self, key):
-        entry = self.entries.get(key)
-        if entry is not None:
-            self.entries.move_to_end(key)
-        return entry
-
-    def put(self, key, body: bytes, truncated: bool) -> str:
+    def put_answer(self, key, body: bytes, truncated: bool) -> str:
         etag = strong_etag(body)
-        if len(body) <= self.limit // 4:
-            self.entries[key] = (body, truncated, etag)
-            self.size += len(body)
-            while self.size > self.limit:
-                _, (old, _, _) = self.entries.popitem(last=False)
-                self.size -= len(old)
+        self.put(key, (body, truncated, etag), len(body))
         return etag
-
-    def clear(self) -> None:
-        self.entries.clear()
-        self.size = 0
 
 
 def _error(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
@@ -143,7 +123,7 @@ async def _answer(request: Request, query: str, media_type: str | None, default_
     hit = cache.get(key)
     if hit is None:
         answer = await request.app.state.pool.run(query, writer, explicit)
-        etag = cache.put(key, answer.body, answer.truncated)
+        etag = cache.put_answer(key, answer.body, answer.truncated)
         body, truncated = answer.body, answer.truncated
     else:
         body, truncated, etag = hit

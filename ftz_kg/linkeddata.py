@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from . import export, pages
+from .cache import BoundedCache
 from .conneg import negotiate, not_modified, split_suffix, strong_etag
 from .rdfio import serialize_turtle
 from .vocab import BASE, ONTOLOGY_IRI, bind_prefixes
@@ -22,6 +23,7 @@ from .vocab import BASE, ONTOLOGY_IRI, bind_prefixes
 RDF_VIEWS = {"text/turtle": ("turtle", ".ttl"), "application/ld+json": ("json-ld", ".jsonld"),
              "application/n-triples": ("nt", ".nt"), "application/rdf+xml": ("xml", ".rdf")}
 OFFERED = ["text/html", *RDF_VIEWS]
+PAGE_CACHE_BYTES = 32 * 1024 * 1024   # rendered entity views, per loaded graph
 SUFFIXES = {suffix: media for media, (_, suffix) in RDF_VIEWS.items()} | {".html": "text/html"}
 KINDS = {"zone", "subarea", "province", "measure", "agency", "batch", "innovation", "scope", "strategy", "theme",
          "experience-domain", "scheme", "source"}
@@ -121,7 +123,7 @@ async def entity(request: Request) -> Response:
         alternates = [(m, local + s) for m, (_, s) in RDF_VIEWS.items()]
         link = ", ".join(f'<{h}>; rel="alternate"; type="{m}"' for m, h in [("text/html", local + ".html")] + alternates)
         # the graph does not change between reloads: each view is rendered once
-        cache: BodyCache = request.app.state.page_cache
+        cache: BoundedCache = request.app.state.page_cache
         if chosen == "text/html":
             lang, extra = _lang(request)
             body = cache.get((path, chosen, lang))
@@ -129,7 +131,7 @@ async def entity(request: Request) -> Response:
                 html = ontology_page(graph, lang) if node == ONTOLOGY_IRI else \
                     pages.entity_page(graph, node, lang, local, alternates)
                 body = html.encode("utf-8")
-                cache.put((path, chosen, lang), body)
+                cache.put((path, chosen, lang), body, len(body))
             return _respond(request, body, "text/html", {"Link": link}, extra.get("set_cookie"))
         body = cache.get((path, chosen, None))
         if body is None:
@@ -138,7 +140,7 @@ async def entity(request: Request) -> Response:
                 subject_graph = describe(graph, node)
             body = serialize_turtle(subject_graph) if fmt == "turtle" else subject_graph.serialize(format=fmt,
                                                                                                     encoding="utf-8")
-            cache.put((path, chosen, None), body)
+            cache.put((path, chosen, None), body, len(body))
         return _respond(request, body, chosen, {"Link": link})
     except Exception:   # never a 500 for a path: anything odd is simply not a resource of ours
         return _not_found(request, media_type, "no such resource")
@@ -270,34 +272,12 @@ async def jsonld_context(request: Request) -> Response:
     return _respond(request, body, "application/ld+json")
 
 
-class BodyCache:
-    """Rendered entity views by (path, media type, language), bounded; one per loaded graph."""
-
-    def __init__(self, limit_bytes: int = 32 * 1024 * 1024):
-        from collections import OrderedDict
-        self.limit = limit_bytes
-        self.size = 0
-        self.entries: OrderedDict = OrderedDict()
-
-    def get(self, key) -> bytes | None:
-        body = self.entries.get(key)
-        if body is not None:
-            self.entries.move_to_end(key)
-        return body
-
-    def put(self, key, body: bytes) -> None:
-        self.entries[key] = body
-        self.size += len(body)
-        while self.size > self.limit:
-            _, old = self.entries.popitem(last=False)
-            self.size -= len(old)
-
-
 def prepare(graph: Graph, ontology: Graph, shapes: Graph) -> dict:
     """The linked-data state for a graph, computed before the app switches to it."""
     from .stats import class_counts
 
-    return {"graph": graph, "ontology": ontology, "dumps": Dumps(graph, ontology, shapes), "page_cache": BodyCache(),
+    return {"graph": graph, "ontology": ontology, "dumps": Dumps(graph, ontology, shapes),
+            "page_cache": BoundedCache(PAGE_CACHE_BYTES),
             "created": datetime.date.today().isoformat(),
             "home_counts": [(c.label_en, c.count) for c in class_counts(graph)][:8]}
 

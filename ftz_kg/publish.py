@@ -55,7 +55,8 @@ class PublishReport:
     seconds: float
 
 
-def _ntriples_lines(graph: Graph) -> list[str]:
+def ntriples_lines(graph: Graph) -> list[str]:
+    """The graph as sorted N-Triples lines, the unit every publishing request is made of."""
     if any(isinstance(term, BNode) for triple in graph for term in triple):
         # blank nodes could not be matched up across separate requests
         raise ValueError("the graph has blank nodes; skolemise it before publishing")
@@ -73,7 +74,7 @@ def _count(engine: RemoteEngine, graph_iri: str) -> int:
 def publish(graph: Graph, target: Target, graph_iri: str, transport: Transport, batch_size: int | None = None,
             progress: Callable[[int], None] | None = None) -> PublishReport:
     """Publish `graph` as the named graph `graph_iri`; `progress(n)` is told of each n triples sent."""
-    return publish_lines(_ntriples_lines(graph), target, graph_iri, transport, batch_size, progress)
+    return publish_lines(ntriples_lines(graph), target, graph_iri, transport, batch_size, progress)
 
 
 def _batches(lines: list[str], size: int) -> list[list[str]]:

@@ -56,18 +56,26 @@ def _to_rdflib(term):
     raise QueryError(f"unsupported term in results: {term!r}")
 
 
+def load_ntriples(data: bytes) -> ox.Store:
+    """An in-memory store holding N-Triples that we wrote from a parsed, checked graph.
+
+    lenient: skipping Oxigraph's second check of every IRI and literal loads about a quarter faster."""
+    store = ox.Store()
+    store.load(data, format=ox.RdfFormat.N_TRIPLES, lenient=True)
+    return store
+
+
 class OxigraphEngine:
     """pyoxigraph in memory: the fast embedded engine."""
 
     name = "oxigraph"
 
-    def __init__(self, graph: Graph):
-        self.store = ox.Store()
-        data = graph.serialize(format="nt", encoding="utf-8")
-        # lenient: the N-Triples come from a graph that was already parsed and checked; skipping the
-        # second check of every IRI and literal loads about a quarter faster
-        self.store.load(data, format=ox.RdfFormat.N_TRIPLES, lenient=True)
-        self.triples = len(self.store)
+    def __init__(self, graph: Graph | None = None, store: ox.Store | None = None):
+        """Over a copy of `graph`, or over an already loaded `store`."""
+        if store is None:
+            store = load_ntriples(graph.serialize(format="nt", encoding="utf-8"))
+        self.store = store
+        self.triples = len(store)
 
     def query(self, sparql: str) -> Result:
         try:

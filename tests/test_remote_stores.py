@@ -15,7 +15,7 @@ from ftz_kg.catalogue import Catalogue
 from ftz_kg.cli import DEFAULT_GRAPH_IRI, main
 from ftz_kg.errors import EXIT_PUBLISH_UNVERIFIED, EXIT_REMOTE_UNREACHABLE
 from ftz_kg.publish import Target, publish
-from ftz_kg.remote import EndpointUnreachable, RemoteEngine, Transport
+from ftz_kg.remote import EndpointUnreachable, RemoteEngine, Reply, Transport
 from ftz_kg.store import AskResult, SelectResult, default_engine
 
 from .server import running_server
@@ -125,19 +125,21 @@ def test_republish_replaces_the_graph(store, built):
     assert count(store) == 6040
 
 
-class FailingTransport(Transport):
-    """Cuts the connection on the third request that carries data: a load interrupted midway."""
+def carries_triples(method: str, kwargs: dict) -> bool:
+    """A batch of the load: a graph-store PUT/POST, or an INSERT DATA update."""
+    return method in ("PUT", "POST") and ("graph" in (kwargs.get("params") or {})
+                                          or b"INSERT DATA" in (kwargs.get("content") or b""))
 
-    def __init__(self, *args, fail_on: int = 3, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.sent = 0
-        self.fail_on = fail_on
+
+class FailingTransport(Transport):
+    """Cuts the connection on the third batch: a load interrupted midway."""
+
+    batches = 0
 
     def request(self, method, url, **kwargs):
-        body = kwargs.get("content") or b""
-        if method in ("PUT", "POST") and (b"INSERT DATA" in body or method == "PUT" or "graph" in (kwargs.get("params") or {})):
-            self.sent += 1
-            if self.sent == self.fail_on:
+        if carries_triples(method, kwargs):
+            self.batches += 1
+            if self.batches == 3:
                 raise EndpointUnreachable(url, "connection reset (injected)")
         return super().request(method, url, **kwargs)
 
@@ -145,12 +147,12 @@ class FailingTransport(Transport):
 class DroppingTransport(Transport):
     """Pretends the second batch arrived: the staging graph ends up short."""
 
+    batches = 0
+
     def request(self, method, url, **kwargs):
-        body = kwargs.get("content") or b""
-        if method in ("PUT", "POST") and (b"INSERT DATA" in body or "graph" in (kwargs.get("params") or {})):
-            self.batches = getattr(self, "batches", 0) + 1
+        if carries_triples(method, kwargs):
+            self.batches += 1
             if self.batches == 2:
-                from ftz_kg.remote import Reply
                 return Reply(204, "", b"")
         return super().request(method, url, **kwargs)
 
