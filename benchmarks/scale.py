@@ -4,16 +4,25 @@ For each size (synthetic graphs from benchmarks/synthetic.py, the real graph as 
 each in a fresh child process so that peak memory is the stage's own:
 
 - parse: reading the N-Triples dump into rdflib (what `--graph FILE` does);
+- validate: SHACL validation of the parsed graph on our validation path;
 - load: loading the dump (already in memory) into the embedded store, as the server's workers do;
 - load-disk / reopen: loading into an on-disk store, then opening it again (a restart);
 - queries: every canned query, first run and median warm run, on the embedded store;
 - export-nt / export-ttl: writing the graph as N-Triples and Turtle from the embedded store;
-- peak RSS of each child.
+- peak RSS of each child;
+- serve (`ftz-kg serve --graph DUMP --store-dir DIR`, needs `wrk`): the first start (parse, validate,
+  write the store), a restart's time from process start to the first answer, HTTP requests/s and
+  p50/p99 on a mix of canned queries (every request different, so uncached) at concurrency 1 and 4,
+  and the resident memory of the whole server (web process, fork server and query workers).
+
+Validation and serving need the graph parsed into rdflib, which at 1000x takes tens of gigabytes
+and most of an hour: they run up to 100x (`--serve-max`). The 1000x run (`benchmarks/large.py`)
+loads, queries and publishes without them.
 
 Then it fits the growth exponent of each stage on log-log axes across sizes (1.0 = linear) and
 prints one table; --json writes every figure.
 
-    python benchmarks/scale.py [--factors 1,10,100] [--runs 5] [--json out.json]
+    python benchmarks/scale.py [--factors 1,10,100] [--runs 5] [--serve-max 100] [--http-seconds 5] [--json out.json]
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ import json
 import math
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -46,6 +56,16 @@ def _child(stage: str, dump: str, runs: int) -> dict:
         graph = Graph()
         graph.parse(dump, format="nt")
         result["seconds"] = time.perf_counter() - start
+    elif stage == "validate":
+        from rdflib import Graph
+        from ftz_kg.validate import load_shapes, validate_graph
+        graph = Graph()
+        graph.parse(dump, format="nt")
+        shapes = load_shapes()
+        start = time.perf_counter()
+        report = validate_graph(graph, shapes)
+        result["seconds"] = time.perf_counter() - start
+        result["conforms"] = report.conforms
     elif stage == "load":
         data = Path(dump).read_bytes()
         start = time.perf_counter()
@@ -100,6 +120,114 @@ def run_child(stage: str, dump: Path, runs: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+MIX = ["parallel-approval", "measures-by-zone", "experiences-by-agency", "agencies-ranked", "zones-by-batch",
+       "label-search"]
+WRK_MIX = """
+paths = {%s}
+counter = 0
+request = function()
+  counter = counter + 1
+  local path = string.gsub(paths[(counter %% #paths) + 1], "BUST", tostring(counter))
+  return wrk.format("GET", path, {["Accept"] = "application/sparql-results+json"})
+end
+"""
+
+
+def _tree_memory_mib(root: int) -> float:
+    """Memory of a process and all its descendants (the fork server's workers too), as the sum of
+    their proportional set sizes: pages shared between them (the fork server's preloaded modules)
+    count once, where summing RSS would count them in every process."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            total += int((Path("/proc") / str(pid) / "smaps_rollup").read_text().split("Pss:")[1].split()[0])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / 1024
+
+
+def _wait_answer(base: str, process, seconds: float) -> float:
+    import httpx
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        if process.poll() is not None:
+            raise RuntimeError("ftz-kg serve exited")
+        try:
+            if httpx.get(base + "/sparql", params={"query": "ASK { ?s ?p ?o }"}, timeout=5).status_code == 200:
+                return time.monotonic() - start
+        except httpx.HTTPError:
+            time.sleep(0.01)
+    raise RuntimeError("ftz-kg serve did not answer")
+
+
+def _wrk(url: str, script: Path, connections: int, seconds: int) -> dict:
+    import re
+    out = subprocess.run(["wrk", f"-t{connections}", f"-c{connections}", f"-d{seconds}s", "--latency",
+                          "-s", str(script), url], capture_output=True, text=True, check=True).stdout
+
+    def ms(label):
+        value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50_ms": ms("50"),
+            "p99_ms": ms("99"), "errors": int(errors.group(1)) if errors else 0}
+
+
+def serve_stage(dump: Path, folder: Path, http_seconds: int) -> dict:
+    """First start, restart to first answer, HTTP at concurrency 1 and 4, and the server's memory."""
+    import shutil
+    from urllib.parse import quote
+
+    from ftz_kg.binding import bind
+    from ftz_kg.catalogue import Catalogue
+    from ftz_kg.store import OxigraphEngine, load_ntriples
+
+    sys.path.insert(0, str(HERE))
+    from serve_load import free_port
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "ftz_kg.cli", "serve", "--graph", str(dump), "--store-dir",
+               str(folder / "store"), "--port", str(port)]
+    result: dict = {}
+    for phase in ("first_start_s", "restart_to_first_answer_s"):
+        start = time.monotonic()
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait_answer(base, process, 3600)
+            result[phase] = time.monotonic() - start
+            if phase == "first_start_s" or shutil.which("wrk") is None:
+                continue
+            engine = OxigraphEngine(store=load_ntriples(dump.read_bytes()))
+            catalogue = Catalogue.load()
+            paths = []
+            for name in MIX:
+                query = catalogue.get(name)
+                text = bind(query, query.example_values(), engine) + "\n# BUST"
+                paths.append('"/sparql?query=' + quote(text, safe="") + '"')
+            del engine
+            script = folder / "mix.lua"
+            script.write_text(WRK_MIX % ", ".join(paths), encoding="utf-8")
+            _wrk(base + "/sparql", script, 4, 2)      # warm-up, discarded
+            for connections in (1, 4):
+                result[f"http_c{connections}"] = _wrk(base + "/sparql", script, connections, http_seconds)
+            result["memory_mib"] = _tree_memory_mib(process.pid)
+        finally:
+            process.terminate()
+            process.wait(30)
+    return result
+
+
 def exponent(sizes: list[int], values: list[float]) -> float:
     """Least-squares slope of log(value) against log(size)."""
     xs = [math.log(s) for s in sizes]
@@ -112,6 +240,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--factors", default="1,10,100")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--serve-max", type=int, default=100, help="largest factor validated and served")
+    parser.add_argument("--http-seconds", type=int, default=5)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--child", nargs=2, metavar=("STAGE", "DUMP"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -132,16 +262,21 @@ def main() -> int:
                     out.write(line + "\n")
                     count += 1
             row = {"factor": factor, "triples": count}
-            row["parse"] = run_child("parse", dump, args.runs) if factor <= 100 else None
+            served = factor <= args.serve_max
+            row["parse"] = run_child("parse", dump, args.runs) if served else None
+            row["validate"] = run_child("validate", dump, args.runs) if served else None
             row["load"] = run_child("load", dump, args.runs)
             row["load-disk"] = run_child("load-disk", dump, args.runs)
+            row["serve"] = serve_stage(dump, Path(folder), args.http_seconds) if served else None
             figures.append(row)
             dump.unlink()
+            shutil.rmtree(Path(folder) / "store", ignore_errors=True)
             print(f"measured {factor}x ({count:,} triples)", file=sys.stderr)
 
     sizes = [r["triples"] for r in figures]
     stages = {
         "parse into rdflib (s)": [r["parse"]["seconds"] if r["parse"] else math.nan for r in figures],
+        "SHACL validation (s)": [r["validate"]["seconds"] if r["validate"] else math.nan for r in figures],
         "load embedded (s)": [r["load"]["seconds"] for r in figures],
         "load on disk (s)": [r["load-disk"]["seconds"] for r in figures],
         "reopen on disk (s)": [r["load-disk"]["reopen"] for r in figures],
@@ -151,6 +286,22 @@ def main() -> int:
         "export Turtle (s)": [r["load"]["export-ttl"] for r in figures],
         "peak RSS, load+queries (MiB)": [r["load"]["peak_rss_mib"] for r in figures],
     }
+    def served(key, field=None):
+        values = []
+        for r in figures:
+            value = (r["serve"] or {}).get(key)
+            values.append(math.nan if value is None else (value[field] if field else value))
+        return values
+    stages.update({
+        "serve: first start (s)": served("first_start_s"),
+        "serve: restart to answer (s)": served("restart_to_first_answer_s"),
+        "serve: memory, all processes (PSS MiB)": served("memory_mib"),
+        "HTTP c1 requests/s": served("http_c1", "rps"),
+        "HTTP c1 p99 (ms)": served("http_c1", "p99_ms"),
+        "HTTP c4 requests/s": served("http_c4", "rps"),
+        "HTTP c4 p50 (ms)": served("http_c4", "p50_ms"),
+        "HTTP c4 p99 (ms)": served("http_c4", "p99_ms"),
+    })
     headings = [f"{r['factor']}x ({r['triples']:,})" for r in figures]
     print(f"\n{'stage':<30}" + "".join(f"{h:>22}" for h in headings) + f"{'exponent':>10}")
     for stage, values in stages.items():

@@ -6,6 +6,7 @@ gets caches of its own, so a reload empties them by replacing them.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 
@@ -34,3 +35,23 @@ class BoundedCache:
         while self.size > self.limit:
             _, (_, dropped) = self.entries.popitem(last=False)
             self.size -= dropped
+
+
+class Lazy:
+    """A value computed once, on first use, by whichever request needs it first. Used for what a
+    large graph makes slow to compute (the UI's bound examples, the home page's counts), so that
+    a server answers queries as soon as its store is open."""
+
+    def __init__(self, compute):
+        self._compute = compute
+        self._lock = threading.Lock()
+        self._value = None
+        self._done = False
+
+    def get(self):
+        with self._lock:
+            if not self._done:
+                self._value = self._compute()
+                self._done = True
+                self._compute = None
+            return self._value

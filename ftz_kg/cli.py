@@ -335,6 +335,9 @@ def publish_command(endpoint, graph_iri, user, password, remote_timeout, retries
 @click.option("--store", "store_url", default=None, metavar="URL",
               help="Answer from this remote SPARQL endpoint (where `ftz-kg publish` put the graph) "
                    "instead of the embedded store.")
+@click.option("--store-dir", "store_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep the embedded store on disk in this directory: a restart opens it instead of loading "
+                   "the graph again (it is loaded afresh when the source has changed). One server per directory.")
 @click.option("--timeout", default=10.0, show_default=True, type=float, help="Seconds a query may run.")
 @click.option("--workers", default=2, show_default=True, type=int, help="Query worker processes (queries at once).")
 @click.option("--max-rows", default=10_000, show_default=True, type=int, help="Rows (or triples) per answer.")
@@ -344,8 +347,8 @@ def publish_command(endpoint, graph_iri, user, password, remote_timeout, retries
 @click.option("--user", default=None, help="With --store: user name, if the store asks for credentials.")
 @click.option("--password", default=None, envvar="FTZ_KG_PASSWORD", show_envvar=True,
               help="With --store: password for --user.")
-def serve_command(host: str, port: int, graph_file: Path | None, store_url: str | None, timeout: float, workers: int,
-                  max_rows: int, base: str, graph_iri: str, user, password) -> None:
+def serve_command(host: str, port: int, graph_file: Path | None, store_url: str | None, store_dir: Path | None,
+                  timeout: float, workers: int, max_rows: int, base: str, graph_iri: str, user, password) -> None:
     """Serve the graph: SPARQL 1.1 Protocol at /sparql, canned queries at /api, linked-data pages (read-only).
 
     SIGHUP (or POST /admin/reload from this host) reloads the graph from the same source; a reload
@@ -358,26 +361,31 @@ def serve_command(host: str, port: int, graph_file: Path | None, store_url: str 
     from . import linkeddata, reloading, resources
     from .endpoint import Settings, create_app
     from .rdfio import parse_turtle
-    from .validate import load_shapes
 
     if store_url and graph_file is not None:
         raise click.BadParameter("give either --graph or --store", param_hint="--store")
+    if store_url and store_dir is not None:
+        raise click.BadParameter("give either --store-dir or --store", param_hint="--store-dir")
     try:
-        shapes = load_shapes()
+        # parsed here, not by the validation module: importing pySHACL takes a fifth of a second,
+        # which a restart on a current --store-dir does not need
+        shapes = parse_turtle(resources.shapes_file())
         load = _serve_loader(graph_file, store_url, graph_iri, shapes, workers, max_rows,
-                             lambda: _transport(user, password, timeout, 3))
+                             lambda: _transport(user, password, timeout, 3), store_dir)
         loaded = load()
         ontology = parse_turtle(resources.ontology_file())
     except FtzKgError as error:
         _fail(error)
     settings = Settings(timeout=timeout, workers=workers, max_rows=max_rows, public_base=base)
-    app = create_app(loaded.ntriples, len(loaded.graph), settings, lookup_engine=loaded.lookup, runner=loaded.runner)
+    app = create_app(loaded.source, loaded.triples, settings, lookup_engine=loaded.lookup, runner=loaded.runner)
     linkeddata.install(app, loaded.graph, ontology, shapes)
     reloading.install(app, load, ontology, shapes)
+    if loaded.settled:
+        app.state.startup_hooks.append(lambda app: loaded.settled())
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     source = f" from {store_url}" if store_url else ""
-    click.echo(f"serving {len(loaded.graph)} triples{source} at http://{host}:{port}/sparql", err=True)
+    click.echo(f"serving {loaded.triples} triples{source} at http://{host}:{port}/sparql", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
 
 
@@ -389,15 +397,24 @@ class GraphDoesNotValidate(GraphNotServable):
     exit_code = EXIT_VIOLATIONS
 
 
-def _serve_loader(graph_file, store_url, graph_iri, shapes, workers, max_rows, transport):
+def _serve_loader(graph_file, store_url, graph_iri, shapes, workers, max_rows, transport, store_dir=None):
     """A function that loads and validates the graph to serve, from the same source every time."""
     from .reloading import Loaded
-    from .validate import validate_graph
 
     if store_url:
         from .forwarding import ForwardingRunner
         from .remote import RemoteEngine
         lookup = RemoteEngine(store_url, transport(), graph=graph_iri)
+    if store_dir is not None:
+        from .ondisk import StoreDir
+        directory = StoreDir(store_dir)     # locked for as long as this process serves it
+
+    def validated(result) -> None:
+        from .validate import validate_graph
+        report = validate_graph(result.graph, shapes, result.origins)
+        if not report.conforms:
+            raise GraphDoesNotValidate(f"the graph does not validate ({report.count('Violation')} violation(s)); "
+                                       f"run `ftz-kg validate` for the report")
 
     def load() -> Loaded:
         if store_url:
@@ -407,20 +424,45 @@ def _serve_loader(graph_file, store_url, graph_iri, shapes, workers, max_rows, t
             if len(result.graph) == 0:
                 raise GraphNotServable(f"{store_url}: the graph <{graph_iri}> is empty or missing; "
                                        f"run `ftz-kg publish` first")
-        else:
-            result = _load_or_build(graph_file)
-        report = validate_graph(result.graph, shapes, result.origins)
-        if not report.conforms:
-            raise GraphDoesNotValidate(f"the graph does not validate ({report.count('Violation')} violation(s)); "
-                                       f"run `ftz-kg validate` for the report")
-        if store_url:
-            return Loaded(result.graph, b"", lookup, ForwardingRunner(lookup, size=workers, max_rows=max_rows))
+            validated(result)
+            return Loaded(result.graph, b"", lookup, len(result.graph),
+                          ForwardingRunner(lookup, size=workers, max_rows=max_rows))
         from .store import OxigraphEngine, load_ntriples
+        if store_dir is not None:
+            wanted = _source_fingerprint(graph_file, directory.file_digest)
+            stored = directory.current(wanted)
+            if stored is None:      # first start, or the source changed: load, validate, write
+                result = _load_or_build(graph_file)
+                validated(result)
+                stored = directory.write(wanted, result.graph.serialize(format="nt", encoding="utf-8"),
+                                         len(result.graph))
+            store = stored.open()
+            return Loaded(stored.view(store), str(stored.path), OxigraphEngine(store=store, union=True),
+                          stored.triples, settled=lambda: directory.remove_unused(stored))
+        result = _load_or_build(graph_file)
+        validated(result)
         # serialised once: the query workers load these bytes, and so does the lookup engine
         ntriples = result.graph.serialize(format="nt", encoding="utf-8")
-        return Loaded(result.graph, ntriples, OxigraphEngine(store=load_ntriples(ntriples)))
+        return Loaded(result.graph, ntriples, OxigraphEngine(store=load_ntriples(ntriples)), len(result.graph))
 
     return load
+
+
+def _source_fingerprint(graph_file: Path | None, file_digest) -> str:
+    """What decides a stored graph: the graph file (or the curated sources it is built from), the
+    ontology and shapes it is validated against, and this version of ftz-kg."""
+    from . import __version__, resources
+    from .ondisk import files_digest, fingerprint
+
+    rules = files_digest([p for p in resources.ontology_dir().iterdir() if p.is_file()])
+    if graph_file is None:
+        curated = files_digest([p for p in resources.graph_dir().rglob("*") if p.is_file()])
+        return fingerprint(b"build", curated, rules, __version__.encode())
+    try:
+        content = file_digest(graph_file)
+    except OSError as error:
+        raise GraphNotServable(f"{graph_file}: cannot read: {error.strerror or error}") from None
+    return fingerprint(b"file", graph_file.suffix.encode(), content, rules, __version__.encode())
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ built graph held in the web process (small and immutable between reloads)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import io
 import re
@@ -15,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from . import export, pages
-from .cache import BoundedCache
+from .cache import BoundedCache, Lazy
 from .conneg import negotiate, not_modified, split_suffix, strong_etag
 from .rdfio import serialize_turtle
 from .vocab import BASE, ONTOLOGY_IRI, bind_prefixes
@@ -170,7 +171,7 @@ def ontology_page(graph: Graph, lang: str) -> str:
 async def home(request: Request) -> Response:
     graph: Graph = request.app.state.graph
     lang, extra = _lang(request)
-    counts = request.app.state.home_counts
+    counts = await asyncio.to_thread(request.app.state.home_counts.get)
     html = pages.home_page(graph, lang, counts)
     return _respond(request, html.encode("utf-8"), "text/html", None, extra.get("set_cookie"))
 
@@ -279,7 +280,7 @@ def prepare(graph: Graph, ontology: Graph, shapes: Graph) -> dict:
     return {"graph": graph, "ontology": ontology, "dumps": Dumps(graph, ontology, shapes),
             "page_cache": BoundedCache(PAGE_CACHE_BYTES),
             "created": datetime.date.today().isoformat(),
-            "home_counts": [(c.label_en, c.count) for c in class_counts(graph)][:8]}
+            "home_counts": Lazy(lambda: [(c.label_en, c.count) for c in class_counts(graph)][:8])}
 
 
 def apply(app, prepared: dict) -> None:

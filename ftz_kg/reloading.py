@@ -35,10 +35,13 @@ LOCAL_CLIENTS = {"127.0.0.1", "::1", "localhost"}
 class Loaded:
     """A graph ready to serve: validated, with what answers queries over it."""
 
-    graph: Graph
-    ntriples: bytes          # for local query workers; empty when `runner` is given
+    graph: Graph             # for pages and dumps: in memory, or read through the store directory
+    source: bytes | str      # for local query workers: N-Triples, or a store directory version's path;
+    #                          empty when `runner` is given
     lookup: object           # resolves canned-query parameters
+    triples: int
     runner: object | None = None   # a ready query runner (serve --store); else workers are started
+    settled: Callable[[], None] | None = None   # run once nothing reads the previous graph any more
 
 
 class Reloader:
@@ -61,8 +64,8 @@ class Reloader:
             try:
                 loaded = await asyncio.to_thread(self.load)
                 prepared = await asyncio.to_thread(linkeddata.prepare, loaded.graph, self.ontology, self.shapes)
-                examples = await asyncio.to_thread(endpoint.examples_for, self.app.state.catalogue, loaded.lookup)
-                runner = loaded.runner or WorkerPool(loaded.ntriples, size=settings.workers,
+                examples = endpoint.lazy_examples(self.app.state.catalogue, loaded.lookup)
+                runner = loaded.runner or WorkerPool(loaded.source, size=settings.workers,
                                                      timeout=settings.timeout, max_rows=settings.max_rows)
                 await runner.start_async()
             except (FtzKgError, RuntimeError, OSError) as error:
@@ -72,12 +75,20 @@ class Reloader:
                 return self.last
             old = self.app.state.pool
             # the switch: no await from here to the end of the block
-            endpoint.switch_graph(self.app, runner, len(loaded.graph), loaded.lookup, examples)
+            endpoint.switch_graph(self.app, runner, loaded.triples, loaded.lookup, examples)
             linkeddata.apply(self.app, prepared)
-            self.last = {"status": "reloaded", "at": _now(), "triples": len(loaded.graph)}
+            self.last = {"status": "reloaded", "at": _now(), "triples": loaded.triples}
             log.info(json.dumps({"event": "reload", **self.last}))
-            asyncio.get_running_loop().create_task(old.drain_and_close(settings.timeout + 1))
+            asyncio.get_running_loop().create_task(self._retire(old, loaded, settings.timeout + 1))
             return self.last
+
+    @staticmethod
+    async def _retire(old, loaded: Loaded, timeout: float) -> None:
+        """Let the old workers finish, then release what the old graph held."""
+        await old.drain_and_close(timeout)
+        endpoint.settle_heap()
+        if loaded.settled:
+            await asyncio.to_thread(loaded.settled)
 
 
 def _now() -> str:

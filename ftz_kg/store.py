@@ -70,16 +70,17 @@ class OxigraphEngine:
 
     name = "oxigraph"
 
-    def __init__(self, graph: Graph | None = None, store: ox.Store | None = None):
-        """Over a copy of `graph`, or over an already loaded `store`."""
+    def __init__(self, graph: Graph | None = None, store: ox.Store | None = None, union: bool = False):
+        """Over a copy of `graph`, or over an already loaded `store`; `union`: the default graph is
+        the union of the store's graphs (a store directory keeps the triples in a named graph)."""
         if store is None:
             store = load_ntriples(graph.serialize(format="nt", encoding="utf-8"))
         self.store = store
-        self.triples = len(store)
+        self._dataset = {"use_default_graph_as_union": True} if union else {}
 
     def query(self, sparql: str) -> Result:
         try:
-            results = self.store.query(sparql)
+            results = self.store.query(sparql, **self._dataset)
             # evaluation is lazy: errors surface while the answer is read, so read it here
             if isinstance(results, ox.QueryBoolean):
                 return AskResult(bool(results))

@@ -1,4 +1,5 @@
-"""Query workers: each a separate process holding its own copy of the store.
+"""Query workers: each a separate process holding its own copy of the store, or its own read-only
+handle on the store directory (`serve --store-dir`).
 
 A runaway query cannot be interrupted inside an engine, so every query runs in a worker
 process that the server kills when the time limit passes; the CPU is freed at once and a fresh
@@ -38,8 +39,21 @@ class Answer:
     truncated: bool
 
 
-def _serve(conn, ntriples: bytes) -> None:  # pragma: no cover - runs in the worker process
-    """The worker's loop: load the graph, then answer (query, writer, max_rows, dataset) requests."""
+def _open(source: bytes | str):  # pragma: no cover - runs in the worker process
+    """The worker's store: N-Triples loaded into memory, or a store directory opened read-only.
+    Either way the triples are in the dataset's named graph."""
+    import pyoxigraph as ox
+
+    if isinstance(source, str):
+        return ox.Store.read_only(source)
+    store = ox.Store()
+    # lenient: the N-Triples were written by us from a parsed, validated graph (a quarter faster)
+    store.load(source, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(DATASET_GRAPH), lenient=True)
+    return store
+
+
+def _serve(conn, source: bytes | str) -> None:  # pragma: no cover - runs in the worker process
+    """The worker's loop: open the graph, then answer (query, writer, max_rows, dataset) requests."""
     import resource
     import signal
 
@@ -53,9 +67,7 @@ def _serve(conn, ntriples: bytes) -> None:  # pragma: no cover - runs in the wor
         resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, WORKER_MEMORY))
     except (ValueError, OSError):
         pass
-    store = ox.Store()
-    # lenient: the N-Triples were written by us from a parsed, validated graph (a quarter faster)
-    store.load(ntriples, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(DATASET_GRAPH), lenient=True)
+    store = _open(source)
     conn.send(("ready",))
     while True:
         try:
@@ -124,9 +136,9 @@ def _worker_context():
 
 
 class _Worker:
-    def __init__(self, context, ntriples: bytes):
+    def __init__(self, context, source: bytes | str):
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, ntriples), daemon=True)
+        self.process = context.Process(target=_serve, args=(child, source), daemon=True)
         self.process.start()
         child.close()
         if not self.conn.poll(120) or self.conn.recv() != ("ready",):
@@ -141,9 +153,10 @@ class _Worker:
 
 
 class WorkerPool:
-    def __init__(self, ntriples: bytes, size: int = 2, timeout: float = 10.0, max_rows: int = 10_000,
+    def __init__(self, source: bytes | str, size: int = 2, timeout: float = 10.0, max_rows: int = 10_000,
                  queue_wait: float = 2.0):
-        self.ntriples = ntriples
+        """`source`: the graph as N-Triples, or the path of a store directory version."""
+        self.source = source
         self.size = size
         self.timeout = timeout
         self.max_rows = max_rows
@@ -160,7 +173,7 @@ class WorkerPool:
         self._loop = asyncio.get_running_loop()
         self._idle = asyncio.Queue()
         for _ in range(self.size):
-            worker = _Worker(self._context, self.ntriples)
+            worker = _Worker(self._context, self.source)
             self._workers.add(worker)
             self._idle.put_nowait(worker)
 
@@ -168,7 +181,7 @@ class WorkerPool:
         """Start the workers without blocking the event loop (for a reload while serving)."""
         self._loop = asyncio.get_running_loop()
         self._idle = asyncio.Queue()
-        workers = await asyncio.to_thread(lambda: [_Worker(self._context, self.ntriples) for _ in range(self.size)])
+        workers = await asyncio.to_thread(lambda: [_Worker(self._context, self.source) for _ in range(self.size)])
         for worker in workers:
             self._workers.add(worker)
             self._idle.put_nowait(worker)
@@ -200,7 +213,7 @@ class WorkerPool:
                 self._workers.discard(dead)
             dead.kill()     # reaping a worker that grew large takes a while: not on the event loop
             try:
-                fresh = _Worker(self._context, self.ntriples)
+                fresh = _Worker(self._context, self.source)
             except RuntimeError:
                 return
             with self._lock:

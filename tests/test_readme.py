@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 BLOCKS = [block.strip().splitlines() for block in re.findall(r"```sh\n(.*?)```", README, flags=re.S)]
 MAIN_JOB, TEST_COMMAND = BLOCKS[0], BLOCKS[1]
-OTHER_COMMANDS = [line for block in BLOCKS[2:] for line in block if line.strip()]
+OTHER_COMMANDS = [line.strip() for block in BLOCKS[2:] for line in block if line.strip()]   # blocks may sit in a list item
 # besides ftz-kg itself, the README shows how to run the peers it publishes to
 ALLOWED_PREFIXES = ("curl ", "oxigraph serve ", "bash scripts/start-virtuoso ", "bash scripts/stop-virtuoso ")
 

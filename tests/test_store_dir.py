@@ -1,0 +1,161 @@
+"""`ftz-kg serve --store-dir`: the embedded store kept on disk, opened again at a restart.
+
+Checked: the first start writes a validated store and a restart opens it without writing again;
+a changed source is loaded afresh and the old version removed; a reload switches versions; a
+graph that does not validate is never written; one server per directory; bad directories give
+clear errors; the pages and the API answer from the store as from memory.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import httpx
+import pytest
+from rdflib import Literal, URIRef
+from rdflib.namespace import SKOS
+
+from ftz_kg.ondisk import StoreDir, StoreDirError
+from ftz_kg.rdfio import serialize_turtle
+
+from .server import running_server
+from .test_reload import grown, served_count, wait_for
+
+# the report's three sub-areas of the Tianjin zone
+TIANJIN_SUBAREAS = {"天津港东疆片区", "天津机场片区", "滨海新区中心商务片区"}
+
+
+@pytest.fixture()
+def graph_file(tmp_path, built):
+    path = tmp_path / "graph.ttl"
+    path.write_bytes(serialize_turtle(built.graph))
+    return path
+
+
+def manifest(directory) -> dict:
+    return json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+
+
+def versions(directory) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.is_dir())
+
+
+def serve_fails(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ftz_kg.cli", "serve", "--port", "1", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_first_start_writes_the_store_and_a_restart_opens_it(graph_file, tmp_path):
+    store = tmp_path / "store"
+    with running_server("--graph", str(graph_file), "--store-dir", str(store)) as (base, _):
+        assert served_count(base) == 6040
+    written = manifest(store)
+    assert written["triples"] == 6040
+    assert versions(store) == [written["version"]]
+    contents = sorted(p.name for p in (store / written["version"]).iterdir())
+
+    with running_server("--graph", str(graph_file), "--store-dir", str(store)) as (base, process):
+        assert served_count(base) == 6040
+        # the same version, not written again
+        assert manifest(store) == written
+        assert sorted(p.name for p in (store / written["version"]).iterdir()) == contents
+        rows = httpx.get(base + "/api/subareas-of-zone.json", params={"zone": "Tianjin"}, timeout=30).json()
+        names = {b["subarea_label"]["value"] for b in rows["results"]["bindings"]}
+        assert names == TIANJIN_SUBAREAS
+
+
+def test_pages_and_dumps_are_read_through_the_store(graph_file, tmp_path):
+    with running_server("--graph", str(graph_file), "--store-dir", str(tmp_path / "store")) as (base, _):
+        page = httpx.get(base + "/zone/tianjin", headers={"Accept": "text/html"}, timeout=30)
+        assert page.status_code == 200 and "中国（天津）自由贸易试验区" in page.text
+        turtle = httpx.get(base + "/zone/tianjin.ttl", timeout=30)
+        assert turtle.status_code == 200 and "China (Tianjin) Pilot Free Trade Zone" in turtle.text
+        assert httpx.get(base + "/zone/nowhere", timeout=30).status_code == 404
+        home = httpx.get(base + "/", params={"lang": "en"}, timeout=60)
+        assert home.status_code == 200 and "China (Shanghai) Pilot Free Trade Zone" in home.text
+        dump = httpx.get(base + "/dumps/ftz-kg.nt", timeout=120)
+        assert dump.status_code == 200 and len(dump.text.splitlines()) == 6040
+        void = httpx.get(base + "/.well-known/void", headers={"Accept": "text/turtle"}, timeout=120)
+        assert "6040" in void.text
+
+
+def test_a_changed_source_is_loaded_afresh_and_the_old_version_removed(graph_file, built, tmp_path):
+    store = tmp_path / "store"
+    with running_server("--graph", str(graph_file), "--store-dir", str(store)) as (base, _):
+        assert served_count(base) == 6040
+    first = manifest(store)["version"]
+    graph_file.write_bytes(serialize_turtle(grown(built, 2)))
+    with running_server("--graph", str(graph_file), "--store-dir", str(store)) as (base, _):
+        assert served_count(base) == 6042
+        wait_for(lambda: versions(store) == [manifest(store)["version"]])
+    assert manifest(store)["version"] != first and manifest(store)["triples"] == 6042
+
+
+def test_reload_switches_to_a_new_version_and_keeps_the_old_on_failure(graph_file, built, tmp_path):
+    store = tmp_path / "store"
+    with running_server("--graph", str(graph_file), "--store-dir", str(store)) as (base, process):
+        first = manifest(store)["version"]
+        graph = grown(built, 0)
+        graph.add((URIRef("https://w3id.org/ftz-kg/zone/shanghai"), SKOS.prefLabel, Literal("第二个上海", lang="zh")))
+        graph_file.write_bytes(serialize_turtle(graph))
+        answer = httpx.post(base + "/admin/reload", timeout=120)
+        assert answer.status_code == 422 and "validate" in answer.json()["reason"]
+        # nothing that does not validate is ever written
+        assert manifest(store)["version"] == first and versions(store) == [first]
+        assert served_count(base) == 6040
+
+        graph_file.write_bytes(serialize_turtle(grown(built, 1)))
+        answer = httpx.post(base + "/admin/reload", timeout=120)
+        assert answer.status_code == 200 and answer.json()["triples"] == 6041
+        assert served_count(base) == 6041
+        assert httpx.get(base + "/healthz", timeout=10).json()["triples"] == 6041
+        wait_for(lambda: versions(store) == [manifest(store)["version"]])
+        assert manifest(store)["version"] != first
+
+
+def test_without_a_graph_file_the_fresh_build_is_stored(tmp_path):
+    store = tmp_path / "store"
+    with running_server("--store-dir", str(store)) as (base, _):
+        assert served_count(base) == 6040
+    assert manifest(store)["triples"] == 6040
+
+
+def test_one_server_per_directory(graph_file, tmp_path):
+    store = tmp_path / "store"
+    with running_server("--graph", str(graph_file), "--store-dir", str(store)) as (base, _):
+        second = serve_fails("--graph", str(graph_file), "--store-dir", str(store))
+        assert second.returncode == 2
+        assert f"{store}: in use by another ftz-kg process" in second.stderr
+        assert served_count(base) == 6040
+
+
+def test_bad_store_directories_are_refused_clearly(graph_file, tmp_path):
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "manifest.json").write_text("{not json", encoding="utf-8")
+    result = serve_fails("--graph", str(graph_file), "--store-dir", str(store))
+    assert result.returncode == 2 and f"{store / 'manifest.json'}: unreadable" in result.stderr
+
+    occupied = tmp_path / "a-file"
+    occupied.write_text("x", encoding="utf-8")
+    result = serve_fails("--graph", str(graph_file), "--store-dir", str(occupied))
+    assert result.returncode == 2 and "store-dir" in result.stderr.lower()
+
+    both = serve_fails("--store-dir", str(tmp_path / "s"), "--store", "http://127.0.0.1:1/sparql")
+    assert both.returncode == 2 and "either --store-dir or --store" in both.stderr
+
+
+def test_a_failed_write_leaves_the_current_version(tmp_path, graph):
+    directory = StoreDir(tmp_path / "store")
+    try:
+        ntriples = graph.serialize(format="nt", encoding="utf-8")
+        kept = directory.write("a" * 32, ntriples, len(graph))
+        with pytest.raises(StoreDirError, match="wrote 6040 triples, expected 6041"):
+            directory.write("b" * 32, ntriples, len(graph) + 1)
+        assert directory.current("a" * 32) == kept
+        assert directory.current("b" * 32) is None
+        assert versions(tmp_path / "store") == [kept.path.name]
+    finally:
+        directory.close()
