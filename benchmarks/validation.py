@@ -32,6 +32,32 @@ from ftz_kg.build import build  # noqa: E402
 from ftz_kg.validate import load_shapes, validate_graph, validate_graph_reference  # noqa: E402
 
 TARGET_COLD_S = 2.0
+EXAMPLES = ROOT / "tests" / "shapes"
+
+
+def pyrudof_validate(data_turtle: str, shapes_path: Path) -> bool:
+    """pyrudof (rudof's native SHACL engine, in Rust): parse the same Turtle and shapes, validate."""
+    import pyrudof
+    rudof = pyrudof.Rudof(pyrudof.RudofConfig())
+    rudof.read_data(data_turtle)
+    rudof.read_shacl(str(shapes_path))
+    return rudof.validate_shacl().conforms
+
+
+def pyrudof_coverage(shapes_path: Path) -> tuple[int, list[str]]:
+    """Which of the invalid examples (one per shape and case, tests/shapes/invalid) pyrudof rejects:
+    where it accepts one, it does not check that constraint as pySHACL does."""
+    from ftz_kg.rdfio import parse_turtle
+    from ftz_kg.resources import ontology_file
+    missed = []
+    examples = sorted((EXAMPLES / "invalid").glob("*.ttl"))
+    for example in examples:
+        graph = parse_turtle(ontology_file())
+        parse_turtle(EXAMPLES / "base.ttl", graph)
+        parse_turtle(example, graph)
+        if pyrudof_validate(graph.serialize(format="turtle"), shapes_path):
+            missed.append(example.stem)
+    return len(examples) - len(missed), missed
 
 
 def median_time(run, runs: int) -> tuple[float, object]:
@@ -70,6 +96,14 @@ def main() -> int:
     peer, (peer_conforms, _, _) = median_time(lambda: pyshacl.validate(graph, shacl_graph=shapes), args.runs)
     reference, reference_report = median_time(lambda: validate_graph_reference(graph, shapes), args.runs)
     ours, report = median_time(lambda: validate_graph(graph, shapes), args.runs)
+    try:
+        from ftz_kg.resources import shapes_file
+        turtle = graph.serialize(format="turtle")
+        pyrudof_validate(turtle, shapes_file())
+        rudof, rudof_conforms = median_time(lambda: pyrudof_validate(turtle, shapes_file()), args.runs)
+        caught, missed = pyrudof_coverage(shapes_file())
+    except ImportError:
+        rudof = rudof_conforms = caught = missed = None
     cold_samples = [cold_cli() for _ in range(args.runs)]
     cold = statistics.median(cold_samples)
     load_after = os.getloadavg()
@@ -86,6 +120,13 @@ def main() -> int:
             ("(b)  our validation path (warm, in process)", ours)]
     for name, seconds in rows:
         print(f"{name:52} {seconds:8.3f} {seconds / ours:7.2f}x")
+    if rudof is not None:
+        print(f"{'(d)  pyrudof, native engine, same shapes (peer)':52} {rudof:8.3f} {rudof / ours:7.2f}x  "
+              f"conforms {rudof_conforms}; rejects {caught} of {caught + len(missed)} invalid examples")
+        if missed:
+            print(f"     accepted, so not checked as pySHACL does: {', '.join(missed)}")
+    else:
+        print("(d)  pyrudof: not installed (pip install pyrudof)")
     print(f"{'(c)  python -m ftz_kg.cli validate (cold process)':52} {cold:8.3f}   "
           f"target {TARGET_COLD_S:.1f} s: {'met' if cold < TARGET_COLD_S else 'MISSED'}")
     print(f"     cold runs: {', '.join(f'{s:.2f}' for s in cold_samples)}")
@@ -97,6 +138,7 @@ def main() -> int:
             "triples": len(graph), "runs": args.runs, "load_before": load_before, "load_after": load_after,
             "peer_s": peer, "reference_s": reference, "ours_s": ours, "cold_cli_s": cold,
             "cold_cli_samples_s": cold_samples, "target_cold_s": TARGET_COLD_S, "agree": agree,
+            "pyrudof_s": rudof, "pyrudof_rejects": caught, "pyrudof_misses": missed,
         }, indent=2) + "\n", encoding="utf-8")
     return 0 if agree and cold < TARGET_COLD_S else 1
 

@@ -297,12 +297,17 @@ def export_command(fmt: str, out: Path, graph_file: Path | None) -> None:
               help="Publish this built graph (Turtle) instead of a fresh build.")
 @click.option("--batch-size", default=None, type=click.IntRange(1, 1_000_000),
               help="Triples per request [default: 50000 to a graph store, 2000 per SPARQL Update].")
+@click.option("--direct", is_flag=True,
+              help="Load straight into the target graph, without a staging graph and MOVE: for graphs too "
+                   "large for the store to copy in one transaction. Not atomic: on a failure the target "
+                   "graph is left empty.")
 def publish_command(endpoint, graph_iri, user, password, remote_timeout, retries, update_endpoint, graph_store,
-                    graph_file, batch_size) -> None:
+                    graph_file, batch_size, direct) -> None:
     """Load the complete graph into a remote SPARQL 1.1 store, all or nothing.
 
     The graph goes into a staging graph, its triple count is verified, then one MOVE replaces
     the target graph (--graph-iri). On any failure the target graph is left as it was.
+    With --direct the graph is loaded into the target graph itself and verified there.
     """
     from .publish import Target, publish
     from .validate import load_shapes, validate_graph
@@ -317,7 +322,8 @@ def publish_command(endpoint, graph_iri, user, password, remote_timeout, retries
                        f"nothing was published", err=True)
             sys.exit(EXIT_VIOLATIONS)
         with click.progressbar(length=len(result.graph), label="publishing", file=sys.stderr) as bar:
-            outcome = publish(result.graph, target, graph_iri, transport, batch_size, progress=bar.update)
+            outcome = publish(result.graph, target, graph_iri, transport, batch_size, progress=bar.update,
+                              direct=direct)
     except FtzKgError as error:
         _fail(error)
     except ValueError as error:

@@ -5,6 +5,11 @@ into a fresh staging graph (Graph Store HTTP Protocol, or SPARQL Update `INSERT 
 where the store has no graph store), the staging graph's triple count is checked against what
 was sent, and only then one `MOVE` replaces the target graph. On any failure the staging graph
 is dropped and the target graph is left as it was.
+
+`direct=True` loads into the target graph itself, for graphs too large for the store to copy in
+one transaction (Oxigraph's server holds a `MOVE` in memory: 5.4 million triples took it past
+21 GB and the kernel stopped it). Not atomic: readers see the graph fill up, and on a failure the
+target graph is dropped, so it is empty rather than as it was.
 """
 
 from __future__ import annotations
@@ -72,9 +77,9 @@ def _count(engine: RemoteEngine, graph_iri: str) -> int:
 
 
 def publish(graph: Graph, target: Target, graph_iri: str, transport: Transport, batch_size: int | None = None,
-            progress: Callable[[int], None] | None = None) -> PublishReport:
+            progress: Callable[[int], None] | None = None, direct: bool = False) -> PublishReport:
     """Publish `graph` as the named graph `graph_iri`; `progress(n)` is told of each n triples sent."""
-    return publish_lines(ntriples_lines(graph), target, graph_iri, transport, batch_size, progress)
+    return publish_lines(ntriples_lines(graph), target, graph_iri, transport, batch_size, progress, direct)
 
 
 def _batches(lines: list[str], size: int) -> list[list[str]]:
@@ -82,33 +87,45 @@ def _batches(lines: list[str], size: int) -> list[list[str]]:
 
 
 def publish_lines(lines: list[str], target: Target, graph_iri: str, transport: Transport,
-                  batch_size: int | None = None, progress: Callable[[int], None] | None = None) -> PublishReport:
-    """Publish distinct N-Triples lines (no blank nodes) as the named graph `graph_iri`."""
+                  batch_size: int | None = None, progress: Callable[[int], None] | None = None,
+                  direct: bool = False) -> PublishReport:
+    """Publish distinct N-Triples lines (no blank nodes) as the named graph `graph_iri`: through a
+    staging graph and one MOVE, or, with `direct`, straight into the target (not atomic)."""
     started = time.perf_counter()
     engine = RemoteEngine(target.endpoint, transport)
-    staging = f"{graph_iri.rstrip('/#')}/staging-{uuid.uuid4().hex}"
+    loading = graph_iri if direct else f"{graph_iri.rstrip('/#')}/staging-{uuid.uuid4().hex}"
+    unchanged = "the target graph was emptied (--direct)" if direct else "the target graph is unchanged"
     method = None
     try:
-        if target.graph_store:
+        if target.graph_store:    # its first request is a PUT, which replaces what the graph held
             method = _load_graph_store(_batches(lines, batch_size or GRAPH_STORE_BATCH), target.graph_store,
-                                       staging, transport, progress)
+                                       loading, transport, progress)
         if method is None:
             method = "SPARQL 1.1 Update"
+            if direct:
+                engine.update(f"DROP SILENT GRAPH <{loading}>", target.update_endpoint)
             for batch in _batches(lines, batch_size or UPDATE_BATCH):
-                engine.update(f"INSERT DATA {{ GRAPH <{staging}> {{\n" + "\n".join(batch) + "\n} }",
+                engine.update(f"INSERT DATA {{ GRAPH <{loading}> {{\n" + "\n".join(batch) + "\n} }",
                               target.update_endpoint)
                 if progress:
                     progress(len(batch))
-        loaded = _count(engine, staging)
+        loaded = _count(engine, loading)
         if loaded != len(lines):
-            raise PublishUnverified(target.endpoint, f"the staging graph holds {loaded} triples, "
-                                                     f"{len(lines)} were sent; the target graph is unchanged")
-        # one request: the store swaps the graphs in one step
-        engine.update(f"MOVE <{staging}> TO <{graph_iri}>", target.update_endpoint)
-    except BaseException:
-        _drop_quietly(engine, staging, target.update_endpoint)
+            raise PublishUnverified(target.endpoint, f"the {'target' if direct else 'staging'} graph holds {loaded} "
+                                                     f"triples, {len(lines)} were sent; {unchanged}")
+        if not direct:
+            # one request: the store swaps the graphs in one step
+            engine.update(f"MOVE <{loading}> TO <{graph_iri}>", target.update_endpoint)
+    except RemoteError as error:
+        _drop_quietly(engine, loading, target.update_endpoint)
+        if direct and unchanged not in str(error):
+            error.args = (f"{error.args[0] if error.args else error}; {unchanged}",)
         raise
-    return PublishReport(graph_iri, len(lines), method, time.perf_counter() - started)
+    except BaseException:
+        _drop_quietly(engine, loading, target.update_endpoint)
+        raise
+    return PublishReport(graph_iri, len(lines), method + (", direct" if direct else ""),
+                         time.perf_counter() - started)
 
 
 def _load_graph_store(batches, url: str, staging: str, transport: Transport, progress) -> str | None:

@@ -228,3 +228,35 @@ def test_graph_store_refusing_falls_back_to_update(store):
     assert count(store, "https://example.org/ftz-copy2") == 6040
     RemoteEngine(store.endpoint, transport_for(store)).update("DROP SILENT GRAPH <https://example.org/ftz-copy2>",
                                                               store.update_endpoint)
+
+
+@pytest.mark.parametrize("through_graph_store", [True, False])
+def test_direct_publish_loads_the_target_itself(store, through_graph_store):
+    """--direct: straight into the target graph (no staging graph, no MOVE), count verified; a
+    second direct publish replaces rather than adds."""
+    copy = "https://example.org/ftz-direct"
+    graph_store = ["--graph-store", store.graph_store] if through_graph_store and store.graph_store else []
+    args = ["publish", "--direct", "--endpoint", store.endpoint, "--update-endpoint", store.update_endpoint,
+            *graph_store, "--graph-iri", copy, *(["--user", store.user] if store.user else [])]
+    try:
+        for _ in range(2):
+            result = CliRunner().invoke(main, args, env=store.env())
+            assert result.exit_code == 0, result.output
+            assert ", direct" in result.output
+            assert count(store, copy) == 6040
+        assert not [g for g in graph_names(store) if "staging" in g]
+    finally:
+        RemoteEngine(store.endpoint, transport_for(store)).update(f"DROP SILENT GRAPH <{copy}>", store.update_endpoint)
+
+
+def test_failed_direct_publish_empties_the_target_and_says_so(store, built):
+    copy = "https://example.org/ftz-direct-failed"
+    target = Target(store.endpoint, store.update_endpoint, store.graph_store)
+    publish(built.graph, target, copy, transport_for(store), direct=True)
+    assert count(store, copy) == 6040
+    transport = FailingTransport(timeout=60, user=store.user, password=store.password)
+    with pytest.raises(EndpointUnreachable) as raised:
+        publish(built.graph, target, copy, transport, batch_size=500, direct=True)
+    assert "the target graph was emptied (--direct)" in str(raised.value)
+    assert count(store, copy) == 0
+    assert count(store) == 6040          # the dataset's own graph is untouched

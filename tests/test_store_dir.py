@@ -159,3 +159,21 @@ def test_a_failed_write_leaves_the_current_version(tmp_path, graph):
         assert versions(tmp_path / "store") == [kept.path.name]
     finally:
         directory.close()
+
+
+def test_the_source_digest_follows_the_file(tmp_path):
+    """Remembered by size and modification time, recomputed when either changes."""
+    import hashlib
+    import os
+    source = tmp_path / "graph.nt"
+    source.write_bytes(b"<https://w3id.org/ftz-kg/a> <https://w3id.org/ftz-kg/b> \"x\" .\n")
+    directory = StoreDir(tmp_path / "store")
+    try:
+        assert directory.file_digest(source) == hashlib.sha256(source.read_bytes()).digest()
+        changed = b"<https://w3id.org/ftz-kg/a> <https://w3id.org/ftz-kg/b> \"y\" .\n"   # same size
+        source.write_bytes(changed)
+        stat = source.stat()
+        os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+        assert directory.file_digest(source) == hashlib.sha256(changed).digest()
+    finally:
+        directory.close()
