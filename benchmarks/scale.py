@@ -4,7 +4,8 @@ For each size (synthetic graphs from benchmarks/synthetic.py, the real graph as 
 each in a fresh child process so that peak memory is the stage's own:
 
 - parse: reading the N-Triples dump into rdflib (what `--graph FILE` does);
-- validate: SHACL validation of the parsed graph on our validation path;
+- validate: SHACL validation of the parsed graph on our validation path, and pyrudof (if installed)
+  parsing the dump and validating it against the same shapes, as a peer;
 - load: loading the dump (already in memory) into the embedded store, as the server's workers do;
 - load-disk / reopen: loading into an on-disk store, then opening it again (a restart);
 - queries: every canned query, first run and median warm run, on the embedded store;
@@ -66,6 +67,17 @@ def _child(stage: str, dump: str, runs: int) -> dict:
         report = validate_graph(graph, shapes)
         result["seconds"] = time.perf_counter() - start
         result["conforms"] = report.conforms
+        try:    # the peer: pyrudof's native engine, reading the same dump and the same shapes
+            import pyrudof
+            from ftz_kg.resources import shapes_file
+            start = time.perf_counter()
+            rudof = pyrudof.Rudof(pyrudof.RudofConfig())
+            rudof.read_data(dump, format=pyrudof.RDFFormat.NTriples)
+            rudof.read_shacl(str(shapes_file()))
+            result["pyrudof_conforms"] = rudof.validate_shacl().conforms
+            result["pyrudof_seconds"] = time.perf_counter() - start
+        except ImportError:
+            pass
     elif stage == "load":
         data = Path(dump).read_bytes()
         start = time.perf_counter()
@@ -277,6 +289,8 @@ def main() -> int:
     stages = {
         "parse into rdflib (s)": [r["parse"]["seconds"] if r["parse"] else math.nan for r in figures],
         "SHACL validation (s)": [r["validate"]["seconds"] if r["validate"] else math.nan for r in figures],
+        "  peer: pyrudof, parse+validate (s)": [(r["validate"] or {}).get("pyrudof_seconds", math.nan)
+                                                for r in figures],
         "load embedded (s)": [r["load"]["seconds"] for r in figures],
         "load on disk (s)": [r["load-disk"]["seconds"] for r in figures],
         "reopen on disk (s)": [r["load-disk"]["reopen"] for r in figures],
