@@ -182,19 +182,6 @@ def _wait_answer(base: str, process, seconds: float) -> float:
     raise RuntimeError("ftz-kg serve did not answer")
 
 
-def _wrk(url: str, script: Path, connections: int, seconds: int) -> dict:
-    import re
-    out = subprocess.run(["wrk", f"-t{connections}", f"-c{connections}", f"-d{seconds}s", "--latency",
-                          "-s", str(script), url], capture_output=True, text=True, check=True).stdout
-
-    def ms(label):
-        value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out).groups()
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50_ms": ms("50"),
-            "p99_ms": ms("99"), "errors": int(errors.group(1)) if errors else 0}
-
-
 def serve_stage(dump: Path, folder: Path, http_seconds: int) -> dict:
     """First start, restart to first answer, HTTP at concurrency 1 and 4, and the server's memory."""
     import shutil
@@ -205,7 +192,7 @@ def serve_stage(dump: Path, folder: Path, http_seconds: int) -> dict:
     from ftz_kg.store import OxigraphEngine, load_ntriples
 
     sys.path.insert(0, str(HERE))
-    from serve_load import free_port
+    from serve_load import free_port, wrk
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -230,9 +217,11 @@ def serve_stage(dump: Path, folder: Path, http_seconds: int) -> dict:
             del engine
             script = folder / "mix.lua"
             script.write_text(WRK_MIX % ", ".join(paths), encoding="utf-8")
-            _wrk(base + "/sparql", script, 4, 2)      # warm-up, discarded
+            accept = "application/sparql-results+json"
+            wrk(base + "/sparql", accept, 2, script, 4, 4)      # warm-up, discarded
             for connections in (1, 4):
-                result[f"http_c{connections}"] = _wrk(base + "/sparql", script, connections, http_seconds)
+                result[f"http_c{connections}"] = wrk(base + "/sparql", accept, http_seconds, script, connections,
+                                                     connections)
             result["memory_mib"] = _tree_memory_mib(process.pid)
         finally:
             process.terminate()

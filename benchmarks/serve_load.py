@@ -70,8 +70,8 @@ def wait_ready(url: str, process: subprocess.Popen, seconds: float = 180) -> Non
     raise RuntimeError(f"not ready: {url}")
 
 
-def wrk(url: str, accept: str, seconds: int, script: Path | None) -> dict:
-    command = ["wrk", "-t2", "-c4", f"-d{seconds}s", "--latency", "-H", f"Accept: {accept}"]
+def wrk(url: str, accept: str, seconds: int, script: Path | None, connections: int = 4, threads: int = 2) -> dict:
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Accept: {accept}"]
     if script:
         command += ["-s", str(script)]
     out = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout

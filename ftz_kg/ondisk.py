@@ -34,7 +34,7 @@ from rdflib import Graph, URIRef
 
 from .errors import FtzKgError
 from .guard import DATASET_GRAPH
-from .rdfio import atomic_write
+from .rdfio import atomic_write, ordinary_mode
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"
@@ -151,9 +151,7 @@ class StoreDir:
         final = self.root / f"v-{wanted}"
         staging = Path(tempfile.mkdtemp(prefix=".writing-", dir=self.root))
         try:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(staging, 0o777 & ~umask)   # an ordinary directory, not mkdtemp's private 0700
+            os.chmod(staging, ordinary_mode(0o777))
             store = ox.Store(str(staging))
             # lenient: the N-Triples come from a graph we parsed, checked and validated
             store.bulk_load(ntriples, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(DATASET_GRAPH),

@@ -116,13 +116,10 @@ def publish_lines(lines: list[str], target: Target, graph_iri: str, transport: T
         if not direct:
             # one request: the store swaps the graphs in one step
             engine.update(f"MOVE <{loading}> TO <{graph_iri}>", target.update_endpoint)
-    except RemoteError as error:
+    except BaseException as error:
         _drop_quietly(engine, loading, target.update_endpoint)
-        if direct and unchanged not in str(error):
-            error.args = (f"{error.args[0] if error.args else error}; {unchanged}",)
-        raise
-    except BaseException:
-        _drop_quietly(engine, loading, target.update_endpoint)
+        if direct and isinstance(error, RemoteError) and unchanged not in str(error):
+            error.args = (f"{error}; {unchanged}",)
         raise
     return PublishReport(graph_iri, len(lines), method + (", direct" if direct else ""),
                          time.perf_counter() - started)

@@ -262,6 +262,14 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def ordinary_mode(mode: int) -> int:
+    """`mode` as the umask leaves it: what a plain open() or mkdir() would give, unlike the private
+    0600/0700 of mkstemp and mkdtemp."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return mode & ~umask
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write via a temporary file in the same folder, then rename: readers never see half a file,
     and on any failure the old file is left untouched and no temporary file stays behind."""
@@ -270,9 +278,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path), suffix=".tmp", dir=path.parent)
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)   # an ordinary readable file, not mkstemp's private 0600
+        os.fchmod(fd, ordinary_mode(0o666))
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
