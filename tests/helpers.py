@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -15,3 +16,10 @@ def copy_sources(tmp_path: Path) -> Path:
         shutil.copytree(resources.project_home() / name, home / name,
                         ignore=shutil.ignore_patterns("_staging"))
     return home
+
+
+def w3c_sparql11() -> Path:
+    """The W3C SPARQL 1.1 test suites the tests read: the copy in tests/data/w3c (see its README),
+    or another copy of the W3C rdf-tests named by FTZ_KG_W3C_TESTS."""
+    default = Path(__file__).resolve().parent / "data" / "w3c"
+    return Path(os.environ.get("FTZ_KG_W3C_TESTS", default)) / "sparql" / "sparql11"

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from rdflib import Graph
 
+from .helpers import w3c_sparql11
 from .server import running_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -209,7 +210,9 @@ def test_slow_query_is_stopped_while_another_client_is_served(server):
     thread.join(60)
     assert results["slow"].status_code == 503
     assert "3 s limit" in results["slow"].text
-    assert 2.5 < results["slow_seconds"] < 15
+    # the mechanism: stopped at its 3 s limit, not before and not long after (about 3 s on an idle
+    # machine; the upper bound is ten times that, so a busy machine does not fail it)
+    assert 2.5 < results["slow_seconds"] < 30
     # the worker was replaced: the endpoint keeps answering
     with httpx.Client(base_url=server, timeout=30) as http:
         assert http.get("/sparql", params={"query": COUNT + " # again"}).status_code == 200
@@ -237,6 +240,8 @@ def test_nesting_and_syntax_errors_are_quick_400s(client):
     started = time.monotonic()
     assert client.get("/sparql", params={"query": deep}).status_code == 400
     assert client.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p }"}).status_code == 400
+    # refused before running: a few milliseconds on an idle machine, a nested query that ran would
+    # take longer than any bound; 5 s is hundreds of times the idle figure
     assert time.monotonic() - started < 5
 
 
@@ -331,8 +336,7 @@ def test_healthz(client):
 # ---------------------------------------------------------------- the W3C SPARQL 1.1 protocol tests
 
 def _w3c_dir() -> Path:
-    folder = Path(os.environ.get("FTZ_KG_W3C_TESTS", ROOT.parent / "shared" / "w3c-tests"))
-    manifest = folder / "sparql" / "sparql11" / "protocol" / "manifest.ttl"
+    manifest = w3c_sparql11() / "protocol" / "manifest.ttl"
     if not manifest.is_file():
         pytest.fail(f"W3C SPARQL test data not found at {manifest}; set FTZ_KG_W3C_TESTS to the folder "
                     "that holds sparql/sparql11/ (a copy of the W3C rdf-tests)")

@@ -89,7 +89,9 @@ def test_slow_or_silent_server_hits_the_deadline(server, path, timeout, words):
     result, took = run(base + path, "--timeout", timeout)
     assert result.exit_code == EXIT_REMOTE_TIMEOUT
     one_line_error(result, base + path, words)
-    assert took < 5
+    # the overall deadline stopped it: about the --timeout (1-1.5 s) on an idle machine, where the
+    # drip would go on for a minute; ten times generous
+    assert took < 15
 
 
 def test_retry_after_is_honoured_then_answer(server):
