@@ -3,7 +3,6 @@ built graph held in the web process (small and immutable between reloads)."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import io
 import re
@@ -13,7 +12,7 @@ import zipfile
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, SKOS
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from . import export, pages
 from .cache import BoundedCache, Lazy
@@ -25,6 +24,10 @@ RDF_VIEWS = {"text/turtle": ("turtle", ".ttl"), "application/ld+json": ("json-ld
              "application/n-triples": ("nt", ".nt"), "application/rdf+xml": ("xml", ".rdf")}
 OFFERED = ["text/html", *RDF_VIEWS]
 PAGE_CACHE_BYTES = 32 * 1024 * 1024   # rendered entity views, per loaded graph
+# Pages are rendered in threads, off the event loop, at most this many at once; requests beyond
+# that wait, and beyond PAGE_QUEUE waiting ones they get 503 rather than piling up.
+PAGE_RENDERERS = 2
+PAGE_QUEUE = 32
 SUFFIXES = {suffix: media for media, (_, suffix) in RDF_VIEWS.items()} | {".html": "text/html"}
 KINDS = {"zone", "subarea", "province", "measure", "agency", "batch", "innovation", "scope", "strategy", "theme",
          "experience-domain", "scheme", "source"}
@@ -60,12 +63,38 @@ def _not_found(request: Request, media_type: str | None, message: str, status: i
     headers = {"Vary": "Accept"}
     if media_type == "text/html" or (media_type is None and "html" in request.headers.get("accept", "")):
         lang, _ = _lang(request)
-        return HTMLResponse(pages.page(str(status), f"<h1>{status}</h1><p>{message}</p>", lang, "/"), status,
-                            headers=headers)
+        return HTMLResponse(pages.error_page(status, message, lang), status, headers=headers)
     if "json" in (media_type or request.headers.get("accept", "")):
-        return Response(f'{{"error": {{"status": {status}, "message": "{message}"}}}}', status, headers=headers,
-                        media_type="application/json")
+        return JSONResponse({"error": {"status": status, "message": message}}, status, headers=headers)
     return PlainTextResponse(message + "\n", status, headers=headers)
+
+
+class Busy(Exception):
+    """Too many pages are being rendered: answer 503, the client may retry."""
+
+
+async def rendered(request: Request, key: tuple, make) -> bytes:
+    """The page `make()` renders, from the page cache or rendered in a worker thread (the event loop
+    keeps serving meanwhile), with a cap on renderings at once and on requests waiting for one."""
+    cache: BoundedCache = request.app.state.page_cache
+    body = cache.get(key)
+    if body is not None:
+        return body
+    state = request.app.state
+    limiter = getattr(state, "page_limiter", None)
+    if limiter is None:
+        import anyio
+        limiter = state.page_limiter = anyio.CapacityLimiter(PAGE_RENDERERS)
+    if limiter.statistics().tasks_waiting >= PAGE_QUEUE:
+        raise Busy()
+    import anyio.to_thread
+    body = (await anyio.to_thread.run_sync(make, limiter=limiter)).encode("utf-8")
+    cache.put(key, body, len(body))
+    return body
+
+
+def _busy() -> Response:
+    return PlainTextResponse("too many pages are being prepared; retry shortly\n", 503, headers={"Retry-After": "1"})
 
 
 def describe(graph: Graph, node: URIRef) -> Graph:
@@ -127,12 +156,9 @@ async def entity(request: Request) -> Response:
         cache: BoundedCache = request.app.state.page_cache
         if chosen == "text/html":
             lang, extra = _lang(request)
-            body = cache.get((path, chosen, lang))
-            if body is None:
-                html = ontology_page(graph, lang) if node == ONTOLOGY_IRI else \
-                    pages.entity_page(graph, node, lang, local, alternates)
-                body = html.encode("utf-8")
-                cache.put((path, chosen, lang), body, len(body))
+            ontology = request.app.state.ontology
+            body = await rendered(request, (path, chosen, lang), lambda: pages.ontology_page(ontology, lang)
+                                  if node == ONTOLOGY_IRI else pages.entity_page(graph, node, lang, local, alternates))
             return _respond(request, body, "text/html", {"Link": link}, extra.get("set_cookie"))
         body = cache.get((path, chosen, None))
         if body is None:
@@ -143,37 +169,21 @@ async def entity(request: Request) -> Response:
                                                                                                     encoding="utf-8")
             cache.put((path, chosen, None), body, len(body))
         return _respond(request, body, chosen, {"Link": link})
+    except Busy:
+        return _busy()
     except Exception:   # never a 500 for a path: anything odd is simply not a resource of ours
         return _not_found(request, media_type, "no such resource")
-
-
-def ontology_page(graph: Graph, lang: str) -> str:
-    """Human documentation of the ontology: every class and property with labels and definitions."""
-    from html import escape
-    from rdflib.namespace import OWL
-    sections = []
-    for kind, heading in ((OWL.Class, "Classes · 类"), (OWL.ObjectProperty, "Object properties · 对象属性"),
-                          (OWL.DatatypeProperty, "Datatype properties · 数据属性"),
-                          (OWL.AnnotationProperty, "Annotation properties · 注释属性")):
-        terms = sorted(t for t in graph.subjects(RDF.type, kind) if str(t).startswith(BASE + "def#"))
-        items = []
-        for term in terms:
-            name = str(term).split("#", 1)[1]
-            definitions = {d.language: str(d) for d in graph.objects(term, SKOS.definition)}
-            items.append(f'<dt id="{name}">{escape(pages.label(graph, term, lang))} <code>ftz:{name}</code></dt>'
-                         f"<dd>{escape(definitions.get('en', ''))}<br>{escape(definitions.get('zh', ''))}</dd>")
-        sections.append(f"<h2>{heading}</h2><dl>{''.join(items)}</dl>")
-    body = ("<h1>ftz-kg ontology · 本体</h1><p class='iri'>https://w3id.org/ftz-kg/def</p>"
-            "<p><a href='/def.ttl'>Turtle</a></p>" + "".join(sections))
-    return pages.page("ftz-kg ontology", body, lang, "/def")
 
 
 async def home(request: Request) -> Response:
     graph: Graph = request.app.state.graph
     lang, extra = _lang(request)
-    counts = await asyncio.to_thread(request.app.state.home_counts.get)
-    html = pages.home_page(graph, lang, counts)
-    return _respond(request, html.encode("utf-8"), "text/html", None, extra.get("set_cookie"))
+    counts = request.app.state.home_counts
+    try:
+        body = await rendered(request, ("/", "text/html", lang), lambda: pages.home_page(graph, lang, counts.get()))
+    except Busy:
+        return _busy()
+    return _respond(request, body, "text/html", None, extra.get("set_cookie"))
 
 
 async def search(request: Request) -> Response:
@@ -181,13 +191,23 @@ async def search(request: Request) -> Response:
     if request.query_params.get("format") == "json":
         import json
         graph: Graph = request.app.state.graph
-        hits = pages.search(graph, request.query_params.get("q", ""))[:50]
-        body = json.dumps([{"iri": str(h), "href": pages.local(h), "label": pages.label(graph, h, lang),
-                            "type": pages.label(graph, graph.value(h, RDF.type), lang)} for h in hits],
-                          ensure_ascii=False).encode("utf-8")
+        text = request.query_params.get("q", "")
+
+        def suggestions() -> str:
+            return json.dumps([{"iri": str(h), "href": pages.local(h), "label": pages.label(graph, h, lang),
+                                "type": pages.label(graph, graph.value(h, RDF.type), lang)}
+                               for h in pages.search(graph, text)[:50]], ensure_ascii=False)
+        try:
+            body = await rendered(request, ("/search.json", text, lang), suggestions)
+        except Busy:
+            return _busy()
         return _respond(request, body, "application/json")
-    html = pages.search_page(request.app.state.graph, request.query_params.get("q", ""), lang)
-    return _respond(request, html.encode("utf-8"), "text/html", None, extra.get("set_cookie"))
+    graph, text = request.app.state.graph, request.query_params.get("q", "")
+    try:
+        body = await rendered(request, ("/search", text, lang), lambda: pages.search_page(graph, text, lang))
+    except Busy:
+        return _busy()
+    return _respond(request, body, "text/html", None, extra.get("set_cookie"))
 
 
 async def neighbourhood(request: Request) -> Response:
@@ -211,8 +231,13 @@ async def browse(request: Request) -> Response:
         return _not_found(request, "text/html", "no such class")
     lang, extra = _lang(request)
     filters = {k: v for k, v in request.query_params.items() if k not in ("sort", "lang") and v}
-    html = pages.browse_page(graph, cls, lang, request.query_params.get("sort"), filters)
-    return _respond(request, html.encode("utf-8"), "text/html", None, extra.get("set_cookie"))
+    sort = request.query_params.get("sort")
+    key = ("/browse", name, lang, sort, tuple(sorted(filters.items())))
+    try:
+        body = await rendered(request, key, lambda: pages.browse_page(graph, cls, lang, sort, filters))
+    except Busy:
+        return _busy()
+    return _respond(request, body, "text/html", None, extra.get("set_cookie"))
 
 
 class Dumps:
@@ -258,7 +283,7 @@ async def dump(request: Request) -> Response:
 
 async def void(request: Request) -> Response:
     from .void import describe as describe_dataset
-    base = request.app.state.settings.public_base or str(request.base_url)
+    base = request.app.state.settings.public_base or "/"    # configured, never the Host header
     created = request.app.state.created
     graph = describe_dataset(request.app.state.graph, request.app.state.dumps.sizes(), created, base)
     chosen = negotiate(request.headers.get("accept"), list(RDF_VIEWS)) or "text/turtle"

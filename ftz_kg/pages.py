@@ -4,11 +4,10 @@ server never leaves it."""
 
 from __future__ import annotations
 
-from html import escape
-
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
 
+from .rendering import render
 from .vocab import BASE, FTZ
 
 LANGS = ("zh", "en")
@@ -25,15 +24,19 @@ UI = {
            "agencies": "Responsible units", "note": "Source note", "switch": "中文",
            "graph": "Neighbourhood (click a node to expand it)", "browse": "Browse", "filter": "Filter"},
 }
-STYLE = """body{font-family:sans-serif;max-width:60rem;margin:1rem auto;padding:0 1rem;line-height:1.5}
-nav a{margin-right:1rem} dt{font-weight:bold;margin-top:.5rem} .iri{color:#666;font-size:.85em;word-break:break-all}
-table{border-collapse:collapse} td,th{border-bottom:1px solid #ddd;padding:.2rem .5rem;text-align:left;vertical-align:top}"""
-
-
 def local(iri) -> str:
     """The local path of an IRI under our base (so links stay on this server), else the IRI."""
     text = str(iri)
     return "/" + text[len(BASE):] if text.startswith(BASE) else text
+
+
+def link_target(iri) -> str | None:
+    """Where a link to this IRI goes: a local path for ours, the IRI itself for other http(s) IRIs,
+    and nothing for any other scheme (`javascript:`, `data:` … never become links)."""
+    text = str(iri)
+    if text.startswith(BASE):
+        return local(text)
+    return text if text.lower().startswith(("http://", "https://")) else None
 
 
 def label(graph: Graph, node, lang: str) -> str:
@@ -44,68 +47,52 @@ def label(graph: Graph, node, lang: str) -> str:
     return labels.get(lang) or labels.get(other) or (str(node).rsplit("/", 1)[-1].rsplit("#", 1)[-1])
 
 
-def _term(graph: Graph, term, lang: str) -> str:
-    if isinstance(term, URIRef):
-        return f'<a href="{escape(local(term))}">{escape(label(graph, term, lang))}</a>'
-    if isinstance(term, Literal):
-        tag = f' <small lang="{term.language}">@{term.language}</small>' if term.language else ""
-        return escape(str(term)) + tag
-    return escape(str(term))
+def term(graph: Graph, value, lang: str) -> dict:
+    """A term as the templates show it (macros.html `term`): its text, a link target, a language tag."""
+    if isinstance(value, URIRef):
+        return {"text": label(graph, value, lang), "href": link_target(value), "lang": None}
+    if isinstance(value, Literal):
+        return {"text": str(value), "href": None, "lang": value.language}
+    return {"text": str(value), "href": None, "lang": None}
 
 
-def page(title: str, body: str, lang: str, path: str, alternates: list[tuple[str, str]] = ()) -> str:
-    ui = UI[lang]
-    other = "en" if lang == "zh" else "zh"
-    links = "".join(f'<link rel="alternate" type="{escape(t)}" href="{escape(h)}">' for t, h in alternates)
-    return f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{escape(title)}</title>{links}
-<style>{STYLE}</style></head><body><nav><a href="/?lang={lang}">{ui['home']}</a><a href="/sparql">{ui['sparql']}</a>
-<a href="/api/docs">{ui['api']}</a><a href="{escape(path)}?lang={other}" id="lang-switch">{ui['switch']}</a></nav>
-{body}</body></html>"""
+def _shell(lang: str, path: str, title: str, alternates=()) -> dict:
+    """What every page's frame (base.html) needs."""
+    return {"lang": lang, "other_lang": "en" if lang == "zh" else "zh", "ui": UI[lang], "path": path,
+            "title": title, "alternates": list(alternates)}
+
+
+def error_page(status: int, message: str, lang: str) -> str:
+    return render("error.html", **_shell(lang, "/", str(status)), status=status, message=message)
 
 
 def entity_page(graph: Graph, node: URIRef, lang: str, path: str, alternates) -> str:
     ui = UI[lang]
     title = label(graph, node, lang)
     other_lang = "en" if lang == "zh" else "zh"
-    parts = [f"<h1>{escape(title)}</h1>",
-             f'<p lang="{other_lang}">{escape(label(graph, node, other_lang))}</p>',
-             f'<p class="iri">{escape(str(node))}</p>']
-    types = sorted(graph.objects(node, RDF.type), key=str)
-    if types:
-        parts.append("<p>" + " · ".join(_term(graph, t, lang) for t in types) + "</p>")
+    texts = []
     for predicate, heading in ((SKOS.definition, ui["definition"]), (DCTERMS.description, ui["description"])):
-        texts = {l.language: str(l) for l in graph.objects(node, predicate)}
-        if texts:
-            parts.append(f"<h2>{heading}</h2><p>{escape(texts.get(lang) or texts.get(other_lang) or '')}</p>")
-    alts = sorted(str(l) for l in graph.objects(node, SKOS.altLabel))
-    if alts:
-        parts.append(f"<p><b>{ui['alt']}:</b> {escape('、'.join(alts))}</p>")
-    notes = [str(n) for n in graph.objects(node, FTZ.sourceNote)]
-    if notes:
-        parts.append(f"<p><b>{ui['note']}:</b> {escape(' '.join(notes))}</p>")
+        by_lang = {l.language: str(l) for l in graph.objects(node, predicate)}
+        if by_lang:
+            texts.append((heading, by_lang.get(lang) or by_lang.get(other_lang) or ""))
     skip = {RDF.type, SKOS.prefLabel, SKOS.altLabel, SKOS.definition, DCTERMS.description, FTZ.sourceNote}
-    rows = []
+    properties = []
     for predicate in sorted({p for p in graph.predicates(node) if p not in skip}, key=str):
         values = sorted(graph.objects(node, predicate), key=lambda o: label(graph, o, lang) if isinstance(o, URIRef)
                         else str(o))
-        cells = "<br>".join(_term(graph, v, lang) for v in values)
-        rows.append(f"<tr><th>{_term(graph, predicate, lang)}</th><td>{cells}</td></tr>")
-    if rows:
-        parts.append(f"<h2>{ui['properties']}</h2><table>{''.join(rows)}</table>")
-    incoming = {}
+        properties.append((term(graph, predicate, lang), [term(graph, v, lang) for v in values]))
+    incoming: dict = {}
     for subject, predicate in graph.subject_predicates(node):
         if isinstance(subject, URIRef) and predicate != RDF.type:
             incoming.setdefault(predicate, set()).add(subject)
-    if incoming:
-        parts.append(f"<h2>{ui['incoming']}</h2>")
-        for predicate in sorted(incoming, key=str):
-            items = "".join(f"<li>{_term(graph, s, lang)}</li>"
-                            for s in sorted(incoming[predicate], key=lambda s: label(graph, s, lang)))
-            parts.append(f"<h3>{_term(graph, predicate, lang)}</h3><ul>{items}</ul>")
-    parts.append(f'<h2>{ui["graph"]}</h2><div id="graph" data-iri="{escape(str(node))}" '
-                 f'style="height:28rem;border:1px solid #ddd"></div>'
-                 '<script src="/static/cytoscape/cytoscape.min.js"></script><script src="/static/graph.js"></script>')
-    return page(title, "\n".join(parts), lang, path, alternates)
+    return render(
+        "entity.html", **_shell(lang, path, title, alternates), other_title=label(graph, node, other_lang),
+        iri=str(node), types=[term(graph, t, lang) for t in sorted(graph.objects(node, RDF.type), key=str)],
+        texts=texts, alts=sorted(str(l) for l in graph.objects(node, SKOS.altLabel)),
+        notes=[str(n) for n in graph.objects(node, FTZ.sourceNote)], properties=properties,
+        incoming=[(term(graph, predicate, lang),
+                   [term(graph, s, lang) for s in sorted(incoming[predicate], key=lambda s: label(graph, s, lang))])
+                  for predicate in sorted(incoming, key=str)])
 
 
 def neighbourhood(graph: Graph, node: URIRef, lang: str) -> list[dict]:
@@ -137,8 +124,7 @@ def neighbourhood(graph: Graph, node: URIRef, lang: str) -> list[dict]:
 def browse_page(graph: Graph, cls: URIRef, lang: str, sort: str | None, filters: dict[str, str]) -> str:
     """A table of the instances of a class, one column per linking property; sortable and filterable
     with plain links and a GET form (no JavaScript needed)."""
-    from rdflib.namespace import RDFS as _RDFS
-    classes = set(graph.transitive_subjects(_RDFS.subClassOf, cls))
+    classes = set(graph.transitive_subjects(RDFS.subClassOf, cls))
     nodes = sorted({s for c in classes for s in graph.subjects(RDF.type, c) if isinstance(s, URIRef)}, key=str)
     skip = {RDF.type, SKOS.prefLabel, SKOS.altLabel, SKOS.definition, DCTERMS.description, FTZ.sourceNote,
             FTZ.source, SKOS.inScheme, SKOS.topConceptOf, SKOS.narrower}
@@ -155,49 +141,32 @@ def browse_page(graph: Graph, cls: URIRef, lang: str, sort: str | None, filters:
         rows.sort(key=lambda r: ("; ".join(r[2][sort]) or "\uffff", r[1]))
     else:
         rows.sort(key=lambda r: r[1])
-    head = "".join(f'<th><a href="?sort={k}&lang={lang}">{escape(label(graph, p, lang))}</a></th>'
-                   for k, p in names.items())
-    body = "".join(
-        f'<tr><td><a href="{escape(local(n))}">{escape(lbl)}</a></td>'
-        + "".join(f"<td>{escape('; '.join(v[k]))}</td>" for k in names) + "</tr>" for n, lbl, v in rows)
     selects = []
     for key, p in names.items():
         options = sorted({(local(o), label(graph, o, lang)) for n in nodes for o in graph.objects(n, p)
                           if isinstance(o, URIRef)}, key=lambda x: x[1])
         if 1 < len(options) <= 60:
-            opts = "".join(f'<option value="{escape(v)}"{" selected" if filters.get(key) == v else ""}>'
-                           f"{escape(t)}</option>" for v, t in options)
-            selects.append(f'<label>{escape(label(graph, p, lang))} <select name="{key}"><option value="">—</option>'
-                           f"{opts}</select></label> ")
-    form = (f'<form method="get">{"".join(selects)}<input type="hidden" name="lang" value="{lang}">'
-            f'<button type="submit">{UI[lang]["filter"]}</button></form>') if selects else ""
+            selects.append({"key": key, "label": label(graph, p, lang), "options": options,
+                            "selected": filters.get(key)})
     title = label(graph, cls, lang)
-    return page(title, f"<h1>{escape(title)}</h1>{form}<p>{len(rows)}</p><table><tr><th></th>{head}</tr>{body}</table>",
-                lang, f"/browse/{str(cls).rsplit('#', 1)[-1]}")
+    return render("browse.html", **_shell(lang, f"/browse/{str(cls).rsplit('#', 1)[-1]}", title), selects=selects,
+                  columns=[(k, label(graph, p, lang)) for k, p in names.items()],
+                  rows=[(local(n), lbl, ["; ".join(v[k]) for k in names]) for n, lbl, v in rows])
 
 
 def home_page(graph: Graph, lang: str, counts: list[tuple[str, int]]) -> str:
-    ui = UI[lang]
     zones_by_batch: dict[int, list] = {}
     for zone in graph.subjects(RDF.type, FTZ.PilotFreeTradeZone):
         batch = graph.value(zone, FTZ.establishedInBatch)
         zones_by_batch.setdefault((int(graph.value(batch, FTZ.ordinal)), str(graph.value(batch, FTZ.year)), batch),
                                   []).append(zone)
-    zone_html = "".join(
-        f"<li>{_term(graph, batch, lang)} ({year}): "
-        + "、".join(_term(graph, z, lang) for z in sorted(zones, key=lambda z: label(graph, z, lang))) + "</li>"
-        for (ordinal, year, batch), zones in sorted(zones_by_batch.items(), key=lambda kv: kv[0][0]))
 
-    def tree(node) -> str:
-        children = sorted(graph.subjects(SKOS.broader, node), key=str)
-        if not children:
-            return f"<li>{_term(graph, node, lang)}</li>"
-        inner = "".join(tree(c) for c in children)
-        return f"<li><details><summary>{_term(graph, node, lang)}</summary><ul>{inner}</ul></details></li>"
+    def tree(node) -> dict:
+        return {"term": term(graph, node, lang),
+                "children": [tree(c) for c in sorted(graph.subjects(SKOS.broader, node), key=str)]}
     domains = sorted(graph.subjects(RDF.type, FTZ.InnovationDomain), key=str)
     agencies = sorted({a for t in (FTZ.GovernmentAgency, FTZ.PartyOrgan, FTZ.JudicialOrgan, FTZ.StateOwnedEnterprise)
                        for a in graph.subjects(RDF.type, t)}, key=lambda a: label(graph, a, lang))
-    count_rows = "".join(f"<tr><td>{escape(name)}</td><td>{n}</td></tr>" for name, n in counts)
     intro = ("本图谱整理自《中国自由贸易试验区发展报告（2021）》（商务部研究院），涵盖 21 个自贸试验区、片区、制度创新举措、"
              "制度创新分类以及 2020 年复制推广的 37 项改革试点经验，每一事实均注明其在报告中的出处。"
              if lang == "zh" else
@@ -205,23 +174,17 @@ def home_page(graph: Graph, lang: str, counts: list[tuple[str, int]]) -> str:
              "by the research academy of the Ministry of Commerce: the 21 pilot free trade zones, their sub-areas, "
              "their institutional innovation measures, the innovation taxonomy and the 37 reform experiences "
              "promoted in 2020, every fact traced to its place in the report.")
-    dumps = "".join(f'<li><a href="/dumps/{name}">{name}</a></li>' for name in
-                    ("ftz-kg.ttl", "ftz-kg.nt", "ftz-kg.jsonld", "ftz-kg.rdf", "ftz-kg.trig", "ftz-kg.graphml",
-                     "ftz-kg.gexf", "ftz-kg.cyjs", "ftz-kg-csv.zip"))
-    browse = "".join(f'<li><a href="/browse/{name}?lang={lang}">{escape(label(graph, FTZ[name], lang))}</a></li>'
-                     for name in ("PilotFreeTradeZone", "SubArea", "InnovationMeasure", "ReplicableExperience",
-                                  "ResponsibleUnit", "InnovationConcept", "NationalStrategy", "Theme"))
-    body = f"""<h1>ftz-kg</h1><p>{escape(intro)}</p>
-<form action="/search" method="get"><input type="search" name="q" aria-label="{ui['search']}">
-<input type="hidden" name="lang" value="{lang}"><button type="submit">{ui['search']}</button></form>
-<table>{count_rows}</table>
-<h2>{ui['zones']}</h2><ul>{zone_html}</ul>
-<h2>{ui['taxonomy']}</h2><ul>{''.join(tree(d) for d in domains)}</ul>
-<h2>{ui['agencies']}</h2><ul>{''.join(f"<li>{_term(graph, a, lang)}</li>" for a in agencies)}</ul>
-<h2>{ui['browse']}</h2><ul>{browse}</ul>
-<h2>{ui['downloads']}</h2><ul>{dumps}<li><a href="/.well-known/void">VoID / DCAT</a></li></ul>
-<script src="/static/search.js"></script>"""
-    return page("ftz-kg", body, lang, "/")
+    return render(
+        "home.html", **_shell(lang, "/", "ftz-kg"), intro=intro, counts=counts,
+        batches=[(term(graph, batch, lang), year,
+                  [term(graph, z, lang) for z in sorted(zones, key=lambda z: label(graph, z, lang))])
+                 for (ordinal, year, batch), zones in sorted(zones_by_batch.items(), key=lambda kv: kv[0][0])],
+        taxonomy=[tree(d) for d in domains], agencies=[term(graph, a, lang) for a in agencies],
+        browse=[(name, label(graph, FTZ[name], lang))
+                for name in ("PilotFreeTradeZone", "SubArea", "InnovationMeasure", "ReplicableExperience",
+                             "ResponsibleUnit", "InnovationConcept", "NationalStrategy", "Theme")],
+        dumps=("ftz-kg.ttl", "ftz-kg.nt", "ftz-kg.jsonld", "ftz-kg.rdf", "ftz-kg.trig", "ftz-kg.graphml",
+               "ftz-kg.gexf", "ftz-kg.cyjs", "ftz-kg-csv.zip"))
 
 
 def search(graph: Graph, text: str) -> list[URIRef]:
@@ -240,10 +203,21 @@ def search(graph: Graph, text: str) -> list[URIRef]:
 
 def search_page(graph: Graph, text: str, lang: str) -> str:
     results = search(graph, text)
-    items = "".join(f"<li>{_term(graph, r, lang)} <small>{escape(label(graph, graph.value(r, RDF.type), lang))}"
-                    f"</small></li>" for r in results[:200])
-    body = (f"<h1>{UI[lang]['search']}: {escape(text)}</h1>"
-            f'<form action="/search"><input type="search" name="q" value="{escape(text)}">'
-            f'<input type="hidden" name="lang" value="{lang}"><button>{UI[lang]["search"]}</button></form>'
-            f"<p>{len(results)}</p><ul>{items}</ul>")
-    return page(text, body, lang, "/search")
+    return render("search.html", **_shell(lang, "/search", text), text=text, count=len(results),
+                  results=[(term(graph, r, lang), label(graph, graph.value(r, RDF.type), lang)) for r in results[:200]])
+
+
+def ontology_page(graph: Graph, lang: str) -> str:
+    """Human documentation of the ontology: every class and property with labels and definitions."""
+    from rdflib.namespace import OWL
+    sections = []
+    for kind, heading in ((OWL.Class, "Classes · 类"), (OWL.ObjectProperty, "Object properties · 对象属性"),
+                          (OWL.DatatypeProperty, "Datatype properties · 数据属性"),
+                          (OWL.AnnotationProperty, "Annotation properties · 注释属性")):
+        items = []
+        for each in sorted(t for t in graph.subjects(RDF.type, kind) if str(t).startswith(BASE + "def#")):
+            definitions = {d.language: str(d) for d in graph.objects(each, SKOS.definition)}
+            items.append((str(each).split("#", 1)[1], label(graph, each, lang), definitions.get("en", ""),
+                          definitions.get("zh", "")))
+        sections.append((heading, items))
+    return render("ontology.html", **_shell(lang, "/def", "ftz-kg ontology"), sections=sections)

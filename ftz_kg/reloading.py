@@ -14,6 +14,7 @@ import asyncio
 import datetime
 import json
 import logging
+import re
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from starlette.routing import Route
 
 from . import endpoint, linkeddata
 from .errors import FtzKgError
-from .workers import WorkerPool
+from .guard import Refused
 
 log = logging.getLogger("ftz_kg.reload")
 LOCAL_CLIENTS = {"127.0.0.1", "::1", "localhost"}
@@ -65,8 +66,7 @@ class Reloader:
                 loaded = await asyncio.to_thread(self.load)
                 prepared = await asyncio.to_thread(linkeddata.prepare, loaded.graph, self.ontology, self.shapes)
                 examples = endpoint.lazy_examples(self.app.state.catalogue, loaded.lookup)
-                runner = loaded.runner or WorkerPool(loaded.source, size=settings.workers,
-                                                     timeout=settings.timeout, max_rows=settings.max_rows)
+                runner = loaded.runner or endpoint.worker_pool(loaded.source, settings)
                 await runner.start_async()
             except (FtzKgError, RuntimeError, OSError) as error:
                 self.last = {"status": "failed", "at": _now(), "reason": str(error),
@@ -82,6 +82,10 @@ class Reloader:
             asyncio.get_running_loop().create_task(self._retire(old, loaded, settings.timeout + 1))
             return self.last
 
+    def public(self) -> dict:
+        """The last load as /healthz shows it to anyone (see public_outcome)."""
+        return public_outcome(self.last)
+
     @staticmethod
     async def _retire(old, loaded: Loaded, timeout: float) -> None:
         """Let the old workers finish, then release what the old graph held."""
@@ -95,13 +99,54 @@ def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
-async def admin_reload(request: Request) -> Response:
+def _refusal(request: Request) -> tuple[int, str] | None:
+    """Why an admin request is refused, if it is: only a script on this host may reload.
+
+    Browsers mark every request a page makes (`Origin` on POST, `Sec-Fetch-Site`), so a page the
+    local user opens cannot trigger a reload; a `Host` other than a loopback name defeats DNS
+    rebinding; a body must be JSON, which no cross-site form or simple request can send."""
     client = request.client.host if request.client else ""
     if client not in LOCAL_CLIENTS:
-        return JSONResponse({"error": {"status": 403, "message": "reloading is allowed from this host only"}}, 403)
+        return 403, "reloading is allowed from this host only"
+    if request.headers.get("origin") is not None or request.headers.get("sec-fetch-site", "none") != "none":
+        return 403, "reloading is not allowed from a web page (cross-origin request refused)"
+    host = request.headers.get("host", "").rsplit(":", 1)[0].strip("[]").lower()
+    if host not in LOCAL_CLIENTS and not host.startswith("127."):
+        return 403, "reloading is allowed through a loopback address only"
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type not in ("", "application/json"):
+        return 415, "the request body, if any, must be application/json"
+    return None
+
+
+async def admin_reload(request: Request) -> Response:
+    refused = _refusal(request)
+    if refused:
+        status, message = refused
+        return JSONResponse({"error": {"status": status, "message": message}}, status)
+    try:
+        body = await endpoint.read_body(request, endpoint.MAX_BODY)
+    except Refused as refused:
+        return JSONResponse({"error": {"status": refused.status, "message": str(refused)}}, refused.status)
+    if body.strip():
+        try:
+            json.loads(body)
+        except ValueError:
+            return JSONResponse({"error": {"status": 400, "message": "the request body is not JSON"}}, 400)
     outcome = await request.app.state.reloader.reload()
     status = {"reloaded": 200, "busy": 409}.get(outcome["status"], 422)
     return JSONResponse(outcome, status)
+
+
+# an absolute path, as error messages name files: /srv/data/ftz-kg.ttl -> ftz-kg.ttl
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])/(?:[^/\s:'\"]+/)+(?=[^/\s:'\"]+)")
+
+
+def public_outcome(outcome: dict) -> dict:
+    """The last load as /healthz shows it to anyone: no path of the server's file system."""
+    if "reason" not in outcome:
+        return outcome
+    return {**outcome, "reason": _ABSOLUTE_PATH.sub("", outcome["reason"])}
 
 
 def install(app, load: Callable[[], Loaded], ontology: Graph, shapes: Graph) -> None:

@@ -30,7 +30,7 @@ def main() -> None:
         page.goto(base + "/measure/enterprise-package-deregistration?lang=en")
         page.screenshot(path=str(docs / "entity.png"))
         page.goto(base + "/zone/sichuan?lang=zh")
-        page.wait_for_function("document.getElementById('graph').dataset.nodes > 1")
+        page.wait_for_function("() => document.getElementById('graph').dataset.nodes > 1")
         page.evaluate("ftzGraph.cy.getElementById('https://w3id.org/ftz-kg/batch/zones-3').emit('tap')")
         page.wait_for_timeout(1500)
         page.locator("#graph").screenshot(path=str(docs / "graph.png"))

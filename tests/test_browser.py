@@ -90,10 +90,10 @@ def test_browsing_search_entity_zone_agency_language_graph_and_download(server, 
     page.click("#lang-switch")
     assert page.inner_text("h1") == "中国（天津）自由贸易试验区"
     # the neighbourhood graph: the zone and its neighbours; expanding its batch (the second, 2015) adds 广东, 福建
-    page.wait_for_function("document.getElementById('graph').dataset.nodes > 1", timeout=30_000)
+    page.wait_for_function("() => document.getElementById('graph').dataset.nodes > 1", timeout=30_000)
     before = int(page.get_attribute("#graph", "data-nodes"))
     page.evaluate("ftzGraph.cy.getElementById('https://w3id.org/ftz-kg/batch/zones-2').emit('tap')")
-    page.wait_for_function(f"document.getElementById('graph').dataset.nodes > {before}", timeout=30_000)
+    page.wait_for_function(f"() => document.getElementById('graph').dataset.nodes > {before}", timeout=30_000)
     page.goto(server + "/")
     with page.expect_download() as download:
         page.click("a[href='/dumps/ftz-kg.ttl']")
