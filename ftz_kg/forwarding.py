@@ -4,11 +4,16 @@ It has the same face as the local worker pool (start, close, ready, run), so the
 tell them apart. The remote store does the work; this side still bounds what it forwards: the
 queries were vetted by guard.py, at most `size` run at once, each within the deadline, and answers
 are capped at `max_rows` rows or triples before they are written in the negotiated format.
+
+What the store sends is not trusted: an answer it sends that cannot be read (remote.py turns each
+known way into a RemoteError) or cannot be written in the negotiated format is a 502 naming the
+cause, never a 500 of ours. Anything unforeseen is logged with its traceback for the operator.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from rdflib import Graph
 
@@ -17,6 +22,8 @@ from .remote import EndpointBusy, EndpointTimeout, RemoteEngine, RemoteError
 from .results import WRITERS
 from .store import GraphResult, QueryError, SelectResult
 from .workers import Answer
+
+log = logging.getLogger(__name__)
 
 RDFLIB_FORMATS = {"turtle": "turtle", "json-ld": "json-ld", "n-triples": "nt", "rdf-xml": "xml"}
 
@@ -73,9 +80,16 @@ class ForwardingRunner:
             raise Refused(503, "the store is busy; retry shortly") from None
         except RemoteError as exc:
             raise Refused(502, f"the store could not answer: {exc.cause}") from None
+        except Exception as exc:    # an answer remote.py did not foresee: still the store's, not the client's
+            log.exception("reading the answer of %s failed", self.engine.endpoint)
+            raise Refused(502, f"the store's answer could not be read ({type(exc).__name__})") from None
         finally:
             self._slots.release()
-        return self._write(result, writer)
+        try:
+            return self._write(result, writer)
+        except Exception as exc:    # e.g. an IRI RDF/XML cannot write as a property
+            raise Refused(502, f"the store's answer cannot be written as {writer}: "
+                               f"{_one_line(str(exc)) or type(exc).__name__}") from None
 
     def _write(self, result, writer: str) -> Answer:
         truncated = False
@@ -94,3 +108,8 @@ class ForwardingRunner:
             body = graph.serialize(format=RDFLIB_FORMATS[writer], encoding="utf-8")
             return Answer(body, truncated)
         return Answer(WRITERS[writer](result).encode("utf-8"), truncated)
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[:limit - 3] + "..."

@@ -18,20 +18,102 @@ headers. Paths:
     /redirect-other-host 302 to another host
     /redirect-file       302 to file:///etc/passwd
     /redirect-same       307 to /ok on this server
+    /redirect-port       302 to port 70000 (out of range)
+    /redirect-bad-ipv6   302 to http://[::1/ok (an unclosed IPv6 bracket)
+    /redirect-fullwidth  302 to http://ｌｏｃａｌｈｏｓｔ:PORT/ok (fullwidth letters; raw UTF-8 Location)
+    /redirect-dots       302 to http://127。0。0。1:PORT/ok (ideographic full stops)
+    /redirect-colon      302 to http://127.0.0.1：PORT/ok (a fullwidth colon)
+    /bad-lang            a literal with "xml:lang": "not a tag!"
+    /lang-number         a literal with "xml:lang": 5
+    /deep                results.bindings nested 100,000 arrays deep
+    /ask-string          an ASK answer with "boolean": "false" (a string)
+    /ask-null            an ASK answer with "boolean": null
+    /bad-vars            head.vars not a list of names
+    /ask-false           a valid ASK answer: false
+    /gzip-ok             /ok's answer, gzip-compressed
+    /deflate-ok          /ok's answer, deflate-compressed (zlib-wrapped, as the standard says)
+    /raw-deflate-ok      /ok's answer, deflate-compressed without the zlib wrapper (as some servers send)
+    /gzip-truncated      a gzip stream cut short, its Content-Length matching what is sent
+    /brotli              an answer in an encoding the client did not ask for (Content-Encoding: br)
+    /bomb                a gzip bomb: about 1 MB on the wire, valid SPARQL JSON of 1 GiB once inflated
+    /error-bomb          500, its error page the same gzip bomb
+    /unwritable-iri      a Turtle answer whose property IRI RDF/XML cannot write (ends in a digit)
+    /store               a store for `serve --store`: a CONSTRUCT gets a one-triple graph (which
+                         validates: no shape targets it); any query holding "fault:NAME" gets
+                         what /NAME sends
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import struct
 import threading
 import time
+import zlib
+from functools import lru_cache
+from urllib.parse import parse_qs
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 OK_BODY = (b'{"head": {"vars": ["n"]}, "results": {"bindings": '
            b'[{"n": {"type": "literal", "value": "\xe5\x8c\xba", "xml:lang": "zh"}}]}}')
+
+# 200 answers, each malformed in one way the client must turn into a clean error
+JSON_FAULTS = {
+    "/bad-lang": b'{"head": {"vars": ["n"]}, "results": {"bindings": '
+                 b'[{"n": {"type": "literal", "value": "x", "xml:lang": "not a tag!"}}]}}',
+    "/lang-number": b'{"head": {"vars": ["n"]}, "results": {"bindings": '
+                    b'[{"n": {"type": "literal", "value": "x", "xml:lang": 5}}]}}',
+    "/deep": b'{"head": {"vars": ["n"]}, "results": {"bindings": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}",
+    "/ask-string": b'{"head": {}, "boolean": "false"}',
+    "/ask-null": b'{"head": {}, "boolean": null}',
+    "/bad-vars": b'{"head": {"vars": [1, {"a": 2}]}, "results": {"bindings": [{}]}}',
+}
+ASK_FALSE = b'{"head": {}, "boolean": false}'
+SNAPSHOT = b'<https://example.org/s> <https://example.org/p> "o" .\n'
+UNWRITABLE = b'<https://example.org/s> <https://example.org/1> "o" .\n'
+BOMB_EXPANDED = 1024 ** 3
+
+
+def _deflated(data: bytes, wbits: int) -> bytes:
+    packer = zlib.compressobj(6, zlib.DEFLATED, wbits)
+    return packer.compress(data) + packer.flush()
+
+
+# Content-Encoding and body of the compressed routes
+COMPRESSED = {
+    "/gzip-ok": ("gzip", _deflated(OK_BODY, 16 + zlib.MAX_WBITS)),
+    "/deflate-ok": ("deflate", _deflated(OK_BODY, zlib.MAX_WBITS)),
+    "/raw-deflate-ok": ("deflate", _deflated(OK_BODY, -zlib.MAX_WBITS)),
+    "/gzip-truncated": ("gzip", _deflated(OK_BODY, 16 + zlib.MAX_WBITS)[:40]),
+    "/brotli": ("br", b"\x1b\x00\x00\x00 not really brotli"),
+}
+
+
+@lru_cache(maxsize=1)
+def gzip_bomb() -> tuple[bytes, bytes, int, bytes]:
+    """(head, block, repeats, tail) of a gzip stream of BOMB_EXPANDED bytes of valid SPARQL JSON
+    (empty results padded with spaces), built without compressing a gigabyte: after a full flush
+    the compressor starts afresh, so every megabyte of spaces compresses to the same block."""
+    prefix = b'{"head": {"vars": ["n"]}, "results": {"bindings": ['
+    suffix = b"]}}"
+    megabyte = b" " * 1024 ** 2
+    repeats = (BOMB_EXPANDED - len(prefix) - len(suffix)) // len(megabyte)
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    head = packer.compress(prefix) + packer.flush(zlib.Z_FULL_FLUSH)
+    block = packer.compress(megabyte) + packer.flush(zlib.Z_FULL_FLUSH)
+    assert packer.compress(megabyte) + packer.flush(zlib.Z_FULL_FLUSH) == block
+    tail = packer.compress(suffix) + packer.flush()
+    crc = zlib.crc32(prefix)
+    for _ in range(repeats):
+        crc = zlib.crc32(megabyte, crc)
+    crc = zlib.crc32(suffix, crc)
+    size = len(prefix) + repeats * len(megabyte) + len(suffix)
+    # the compressor saw the megabyte twice, not `repeats` times: the trailer is ours
+    tail = tail[:-8] + struct.pack("<II", crc, size & 0xFFFFFFFF)
+    return head, block, repeats, tail
 
 
 class _Server(ThreadingHTTPServer):
@@ -55,7 +137,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
+        self.body = self.rfile.read(length)
         self._handle()
 
     def do_PUT(self):
@@ -70,11 +152,71 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _send_bomb(self, status: int):
+        head, block, repeats, tail = gzip_bomb()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/sparql-results+json" if status == 200 else "text/plain")
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(head) + repeats * len(block) + len(tail)))
+        self.end_headers()
+        try:
+            self.wfile.write(head)
+            for _ in range(repeats):
+                self.wfile.write(block)
+            self.wfile.write(tail)
+        except OSError:
+            pass    # the client stopped reading at its cap and closed the connection
+        self.close_connection = True
+
+    def _redirect(self, location: str):
+        """A 302 whose Location is sent as raw UTF-8 (http.server only writes Latin-1 headers)."""
+        self.send_response(302)
+        self.send_header("Content-Length", "0")
+        self._headers_buffer.append(b"Location: " + location.encode("utf-8") + b"\r\n")
+        self.end_headers()
+
+    def _store(self):
+        query = parse_qs(getattr(self, "body", b"").decode("utf-8")).get("query", [""])[0]
+        fault = re.search(r"fault:([\w-]+)", query)
+        if fault:
+            return "/" + fault.group(1)
+        if "CONSTRUCT" in query.upper():
+            self._send(200, SNAPSHOT, "application/n-triples")
+        else:
+            self._send(200, OK_BODY)
+        return None
+
     def _handle(self):
         self._record()
         path = self.path.split("?")[0]
         count = sum(1 for p, _, _ in self.server.requests if p == path)
-        if path == "/ok":
+        if path == "/store":
+            path = self._store()
+            if path is None:
+                return
+        port = self.server.server_address[1]
+        if path in JSON_FAULTS:
+            self._send(200, JSON_FAULTS[path])
+        elif path == "/ask-false":
+            self._send(200, ASK_FALSE)
+        elif path in COMPRESSED:
+            encoding, body = COMPRESSED[path]
+            self._send(200, body, headers={"Content-Encoding": encoding})
+        elif path in ("/bomb", "/error-bomb"):
+            self._send_bomb(200 if path == "/bomb" else 500)
+        elif path == "/unwritable-iri":
+            self._send(200, UNWRITABLE, "application/n-triples")
+        elif path == "/redirect-port":
+            self._redirect("http://127.0.0.1:70000/ok")
+        elif path == "/redirect-bad-ipv6":
+            self._redirect("http://[::1/ok")
+        elif path == "/redirect-fullwidth":
+            self._redirect(f"http://ｌｏｃａｌｈｏｓｔ:{port}/ok")
+        elif path == "/redirect-dots":
+            self._redirect(f"http://127。0。0。1:{port}/ok")
+        elif path == "/redirect-colon":
+            self._redirect(f"http://127.0.0.1：{port}/ok")
+        elif path == "/ok":
             self._send(200, OK_BODY)
         elif path == "/slow-drip":
             self.send_response(200)
