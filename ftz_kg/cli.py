@@ -347,6 +347,10 @@ def publish_command(endpoint, graph_iri, user, password, remote_timeout, retries
 @click.option("--timeout", default=10.0, show_default=True, type=float, help="Seconds a query may run.")
 @click.option("--workers", default=2, show_default=True, type=int, help="Query worker processes (queries at once).")
 @click.option("--max-rows", default=10_000, show_default=True, type=int, help="Rows (or triples) per answer.")
+@click.option("--max-bytes", default=16 * 1024 * 1024, show_default=True, type=click.IntRange(min=1),
+              help="Bytes per answer (16 MiB): a larger answer ends at the last whole row or triple that fits.")
+@click.option("--write-timeout", default=10.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds a client may stop reading an answer before it is disconnected.")
 @click.option("--base", default="", help="Public base URL of this server, for links and the service description.")
 @click.option("--graph-iri", "graph_iri", default=DEFAULT_GRAPH_IRI, show_default=True, metavar="IRI",
               help="With --store: the named graph that holds the ftz-kg data.")
@@ -354,7 +358,8 @@ def publish_command(endpoint, graph_iri, user, password, remote_timeout, retries
 @click.option("--password", default=None, envvar="FTZ_KG_PASSWORD", show_envvar=True,
               help="With --store: password for --user.")
 def serve_command(host: str, port: int, graph_file: Path | None, store_url: str | None, store_dir: Path | None,
-                  timeout: float, workers: int, max_rows: int, base: str, graph_iri: str, user, password) -> None:
+                  timeout: float, workers: int, max_rows: int, max_bytes: int, write_timeout: float, base: str,
+                  graph_iri: str, user, password) -> None:
     """Serve the graph: SPARQL 1.1 Protocol at /sparql, canned queries at /api, linked-data pages (read-only).
 
     SIGHUP (or POST /admin/reload from this host) reloads the graph from the same source; a reload
@@ -363,10 +368,12 @@ def serve_command(host: str, port: int, graph_file: Path | None, store_url: str 
     import logging
 
     import uvicorn
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
     from . import linkeddata, reloading, resources
     from .endpoint import Settings, create_app
     from .rdfio import parse_turtle
+    from .streaming import with_write_timeout
 
     if store_url and graph_file is not None:
         raise click.BadParameter("give either --graph or --store", param_hint="--store")
@@ -382,7 +389,7 @@ def serve_command(host: str, port: int, graph_file: Path | None, store_url: str 
         ontology = parse_turtle(resources.ontology_file())
     except FtzKgError as error:
         _fail(error)
-    settings = Settings(timeout=timeout, workers=workers, max_rows=max_rows, public_base=base)
+    settings = Settings(timeout=timeout, workers=workers, max_rows=max_rows, max_bytes=max_bytes, public_base=base)
     app = create_app(loaded.source, loaded.triples, settings, lookup_engine=loaded.lookup, runner=loaded.runner)
     linkeddata.install(app, loaded.graph, ontology, shapes)
     reloading.install(app, load, ontology, shapes)
@@ -392,7 +399,8 @@ def serve_command(host: str, port: int, graph_file: Path | None, store_url: str 
     logging.getLogger("httpx").setLevel(logging.WARNING)
     source = f" from {store_url}" if store_url else ""
     click.echo(f"serving {loaded.triples} triples{source} at http://{host}:{port}/sparql", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5,
+                http=with_write_timeout(AutoHTTPProtocol, write_timeout))
 
 
 class GraphNotServable(FtzKgError):

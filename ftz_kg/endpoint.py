@@ -32,7 +32,8 @@ from .cache import BoundedCache, Lazy
 from .conneg import (GRAPH_ORDER, GRAPH_TYPES, SELECT_ORDER, SELECT_TYPES, negotiate, not_modified, split_suffix,
                      strong_etag)
 from .guard import DATASET_GRAPH, Refused, check_dataset, check_query
-from .workers import WorkerPool
+from .streaming import StreamedAnswer
+from .workers import MAX_BYTES, WorkerPool
 
 access_log = logging.getLogger("ftz_kg.access")
 
@@ -48,6 +49,7 @@ class Settings:
     timeout: float = 10.0
     workers: int = 2
     max_rows: int = 10_000
+    max_bytes: int = MAX_BYTES
     cache_bytes: int = 32 * 1024 * 1024
     public_base: str = ""
 
@@ -55,8 +57,8 @@ class Settings:
 class ResultCache(BoundedCache):
     """Results by (query, dataset, media type), each with its strong ETag."""
 
-    def put_answer(self, key, body: bytes, truncated: bool) -> str:
-        etag = strong_etag(body)
+    def put_answer(self, key, body: bytes, truncated: bool | str, etag: str | None = None) -> str:
+        etag = etag or strong_etag(body)
         self.put(key, (body, truncated, etag), len(body))
         return etag
 
@@ -108,8 +110,12 @@ def _log(request: Request, status: int, started: float, query: str | None) -> No
 
 
 async def _answer(request: Request, query: str, media_type: str | None, default_graphs=(), named_graphs=(),
-                  accept: str | None = None) -> Response:
-    """Vet, negotiate, run (or take from the cache) and respond."""
+                  accept: str | None = None, whole: bool = False) -> Response:
+    """Vet, negotiate, run (or take from the cache) and respond.
+
+    An answer over the workers' inline size (1 MiB) is streamed from its worker, and cached once
+    sent in full if the cache takes answers that large; `whole` reads it at once instead, for a
+    page made from it."""
     checked = check_query(query)
     check_dataset(list(default_graphs), list(named_graphs))
     graph_result = checked.form in ("construct", "describe")
@@ -123,19 +129,37 @@ async def _answer(request: Request, query: str, media_type: str | None, default_
     key = (query, explicit, chosen)
     cache: ResultCache = request.app.state.cache
     hit = cache.get(key)
+    stream = None
     if hit is None:
         answer = await request.app.state.pool.run(query, writer, explicit)
-        etag = cache.put_answer(key, answer.body, answer.truncated)
-        body, truncated = answer.body, answer.truncated
+        body, truncated, stream = answer.body, answer.truncated, answer.stream
+        if stream is not None and whole:
+            body, stream = await stream.read_all(), None
+        etag = cache.put_answer(key, body, truncated) if stream is None else stream.etag
     else:
         body, truncated, etag = hit
     headers = {"Vary": "Accept", "ETag": etag, "Cache-Control": "public, max-age=60"}
     if truncated:
         headers["X-Result-Truncated"] = "true"
-        headers["X-Result-Limit"] = str(request.app.state.settings.max_rows)
+        if truncated == "bytes":
+            headers["X-Result-Limit-Bytes"] = str(request.app.state.settings.max_bytes)
+        else:
+            headers["X-Result-Limit"] = str(request.app.state.settings.max_rows)
+    content_type = chosen if chosen.endswith("xml") else f"{chosen}; charset=utf-8"
+    if stream is not None:
+        if request.method == "HEAD" or not_modified(request.headers.get("if-none-match"), etag):
+            stream.close()
+            if request.method != "HEAD":
+                return Response(status_code=304, headers=headers)
+            return Response(None, 200, headers={**headers, "Content-Length": str(stream.length)},
+                            media_type=content_type)
+        keep = None
+        if stream.length <= cache.limit // 4:    # the largest answer the cache keeps (BoundedCache.put)
+            def keep(whole_body: bytes) -> None:
+                cache.put_answer(key, whole_body, truncated, etag)
+        return StreamedAnswer(stream, headers, content_type, keep)
     if request.method in ("GET", "HEAD") and not_modified(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
-    content_type = chosen if chosen.endswith("xml") else f"{chosen}; charset=utf-8"
     return Response(body, 200, headers=headers, media_type=content_type)
 
 
@@ -345,7 +369,7 @@ async def api_query(request: Request) -> Response:
             raise Refused(400, str(exc)) from None
         if media_type == "text/html":
             response = await _answer(request, text, "application/sparql-results+json"
-                                     if query.form not in ("construct", "describe") else "text/turtle")
+                                     if query.form not in ("construct", "describe") else "text/turtle", whole=True)
             status = response.status_code
             if status != 200:
                 return response
@@ -382,8 +406,7 @@ def create_app(ntriples: bytes, triples: int, settings: Settings | None = None, 
     pool's start, close, ready and run: serve --store passes one that forwards to a remote store).
     """
     settings = settings or Settings()
-    pool = runner or WorkerPool(ntriples, size=settings.workers, timeout=settings.timeout,
-                                max_rows=settings.max_rows)
+    pool = runner or worker_pool(ntriples, settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -409,7 +432,8 @@ def create_app(ntriples: bytes, triples: int, settings: Settings | None = None, 
         ],
         middleware=[Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "HEAD"],
                                allow_headers=["Accept", "Content-Type", "If-None-Match"],
-                               expose_headers=["ETag", "X-Result-Truncated", "X-Result-Limit", "Retry-After"])],
+                               expose_headers=["ETag", "X-Result-Truncated", "X-Result-Limit", "X-Result-Limit-Bytes",
+                                               "Retry-After"])],
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -417,6 +441,12 @@ def create_app(ntriples: bytes, triples: int, settings: Settings | None = None, 
     app.state.startup_hooks = []
     switch_graph(app, pool, triples, lookup_engine, lazy_examples(app.state.catalogue, lookup_engine))
     return app
+
+
+def worker_pool(source: bytes | str, settings: Settings) -> WorkerPool:
+    """Query workers over a graph (N-Triples, or a store directory version's path) with the settings' limits."""
+    return WorkerPool(source, size=settings.workers, timeout=settings.timeout, max_rows=settings.max_rows,
+                      max_bytes=settings.max_bytes)
 
 
 def settle_heap() -> None:

@@ -5,14 +5,31 @@ A runaway query cannot be interrupted inside an engine, so every query runs in a
 process that the server kills when the time limit passes; the CPU is freed at once and a fresh
 worker takes its place. The number of workers bounds the queries running at once; a request
 that finds no free worker within a short wait is told to come back later (503).
+
+Every answer is bounded in rows (`max_rows`) and bytes (`max_bytes`) by the worker as it writes
+it (bounded.py). A small answer comes back to the web process in one message; a larger one stays
+in its worker, which hands it over in chunks as the client takes them (`Stream`), so the web
+process never holds a large answer whole.
+
+The pool supervises its workers: each worker's death is noticed the moment it happens (the
+event loop watches a pidfd, or the process sentinel where there is none), the worker is replaced
+at once, and a request never gets a dead worker. A worker also looks after itself, should the
+server be gone: it exits when the web process is gone (a thread watches the parent's sentinel),
+dies with the fork server that started it (PR_SET_PDEATHSIG on Linux), and an alarm set at the
+start of each query kills it shortly after the time limit, whatever it is doing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import multiprocessing.connection
 import os
+import select
+import signal
+import sys
 import threading
+import time
 from dataclasses import dataclass
 
 from .guard import DATASET_GRAPH, Refused
@@ -21,6 +38,10 @@ QUERY_BASE = "https://w3id.org/ftz-kg/"
 GRAPH_FORMATS = {"turtle": "TURTLE", "json-ld": "JSON_LD", "n-triples": "N_TRIPLES", "rdf-xml": "RDF_XML"}
 RESULT_FORMATS = {"sparql-json": "JSON", "sparql-xml": "XML", "csv": "CSV", "tsv": "TSV"}
 WORKER_MEMORY = 2 * 1024 ** 3   # address-space cap of a worker: a huge answer fails, it cannot swamp the host
+MAX_BYTES = 16 * 1024 ** 2      # default byte limit of an answer (serve --max-bytes)
+INLINE_BYTES = 1024 ** 2        # answers up to this size come back in one message; larger ones are streamed
+CHUNK = 64 * 1024               # a streamed answer's piece: one pipe buffer
+ALARM_GRACE = 1.0               # a worker kills itself this long after the time limit, should no one else
 
 
 def _rows_at_most(body: bytes, writer: str) -> int:
@@ -35,8 +56,17 @@ def _rows_at_most(body: bytes, writer: str) -> int:
 
 @dataclass(frozen=True)
 class Answer:
-    body: bytes
-    truncated: bool
+    body: bytes               # the whole answer; empty when it is streamed
+    truncated: bool | str     # False, or the limit that cut it: "rows" (True means rows too) or "bytes"
+    stream: Stream | None = None   # a large answer, still in its worker
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_rows: int
+    max_bytes: int
+    inline_bytes: int
+    alarm: float    # seconds after which a worker stops itself in the middle of a query
 
 
 def _open(source: bytes | str):  # pragma: no cover - runs in the worker process
@@ -52,17 +82,43 @@ def _open(source: bytes | str):  # pragma: no cover - runs in the worker process
     return store
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the worker process
+    """Have the kernel kill this worker when the process that forked it (the fork server) dies:
+    no worker is left running on its own. Linux only; elsewhere the alarm and EOF still stop it."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)    # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:      # the parent died before the request took effect
+        os._exit(1)
+
+
+def _exit_with_server() -> None:  # pragma: no cover - runs in the worker process
+    """Exit the moment the web process that asked for this worker is gone, even in the middle of a
+    query (the engine lets other threads run while it evaluates)."""
+    sentinel = getattr(multiprocessing.parent_process(), "sentinel", None)
+    if sentinel is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(1)
+    threading.Thread(target=watch, name="exit-with-server", daemon=True).start()
+
+
 def _serve(conn, source: bytes | str) -> None:  # pragma: no cover - runs in the worker process
-    """The worker's loop: open the graph, then answer (query, writer, max_rows, dataset) requests."""
+    """The worker's loop: open the graph, then answer (query, writer, dataset, limits) requests."""
     import resource
-    import signal
 
-    import pyoxigraph as ox
-
-    from .results import WRITERS
-    from .store import AskResult, SelectResult, _to_rdflib
-
+    _die_with_parent()
+    _exit_with_server()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)   # the query alarm's default action: terminate
     try:
         resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, WORKER_MEMORY))
     except (ValueError, OSError):
@@ -71,49 +127,103 @@ def _serve(conn, source: bytes | str) -> None:  # pragma: no cover - runs in the
     conn.send(("ready",))
     while True:
         try:
-            query, writer, max_rows, explicit_dataset = conn.recv()
-        except EOFError:
+            message = conn.recv()
+        except EOFError:    # the web process is gone
             return
+        if message in (("more",), ("stop",)):   # about a stream already ended: nothing to do
+            continue
+        query, writer, explicit_dataset, limits = message
+        # should the server be gone or fail to stop this query, the kernel stops the worker
+        signal.setitimer(signal.ITIMER_REAL, limits.alarm)
         try:
-            named = {"named_graphs": [ox.NamedNode(DATASET_GRAPH)]} if explicit_dataset[1] else {}
-            if explicit_dataset[0]:
-                dataset = {"default_graph": [ox.NamedNode(DATASET_GRAPH)], **named}
-            elif explicit_dataset[1]:
-                dataset = {"default_graph": [], **named}
-            else:
-                dataset = {"use_default_graph_as_union": True}
-            # relative IRIs in a query resolve against the dataset's base, as the protocol allows
-            results = store.query(query, base_iri=QUERY_BASE, **dataset)
-            truncated = False
-            if isinstance(results, ox.QueryBoolean):
-                body = WRITERS[writer](AskResult(bool(results))).encode("utf-8")
-            elif isinstance(results, ox.QuerySolutions):
-                # the engine's own serialiser is several times faster than ours; we fall back to
-                # a capped run only when the answer has more rows than the cap
-                body = results.serialize(format=getattr(ox.QueryResultsFormat, RESULT_FORMATS[writer]))
-                if _rows_at_most(body, writer) > max_rows:
-                    results = store.query(query, base_iri=QUERY_BASE, **dataset)
-                    variables = [v.value for v in results.variables]
-                    rows = []
-                    for solution in results:
-                        if len(rows) == max_rows:
-                            truncated = True
-                            break
-                        rows.append(tuple(_to_rdflib(solution[v]) for v in variables))
-                    body = WRITERS[writer](SelectResult(variables, rows)).encode("utf-8")
-            else:
-                triples = []
-                for triple in results:
-                    if len(triples) == max_rows:
-                        truncated = True
-                        break
-                    triples.append(triple)
-                body = ox.serialize(triples, format=getattr(ox.RdfFormat, GRAPH_FORMATS[writer]))
-            conn.send(("ok", body, truncated))
-        except SyntaxError as exc:
-            conn.send(("error", 400, _short(f"SPARQL syntax error: {exc}")))
-        except Exception as exc:  # evaluation errors of the engine
-            conn.send(("error", 400, _short(f"query failed: {type(exc).__name__}: {exc}")))
+            reply = _evaluate(store, query, writer, explicit_dataset, limits)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        if reply[0] == "ok" and len(reply[1]) > limits.inline_bytes:
+            from .conneg import strong_etag
+            body = reply[1]
+            conn.send(("stream", len(body), reply[2], strong_etag(body)))
+            if not _hand_over(conn, body):
+                return
+        else:
+            conn.send(reply)
+
+
+def _hand_over(conn, body: bytes) -> bool:  # pragma: no cover - runs in the worker process
+    """Send a streamed answer a chunk at a time, each when asked for; False when the web process is gone."""
+    view = memoryview(body)
+    for offset in range(0, len(body), CHUNK):
+        try:
+            message = conn.recv()
+        except EOFError:
+            return False
+        if message != ("more",):    # the client went away: drop the answer
+            return True
+        conn.send_bytes(view[offset:offset + CHUNK])
+    return True
+
+
+def _evaluate(store, query: str, writer: str, explicit_dataset, limits: Limits) -> tuple:  # pragma: no cover
+    """("ok", body, truncated) or ("error", status, message)."""
+    import pyoxigraph as ox
+
+    from . import bounded
+    from .results import WRITERS
+    from .store import AskResult
+
+    try:
+        named = {"named_graphs": [ox.NamedNode(DATASET_GRAPH)]} if explicit_dataset[1] else {}
+        if explicit_dataset[0]:
+            dataset = {"default_graph": [ox.NamedNode(DATASET_GRAPH)], **named}
+        elif explicit_dataset[1]:
+            dataset = {"default_graph": [], **named}
+        else:
+            dataset = {"use_default_graph_as_union": True}
+        # relative IRIs in a query resolve against the dataset's base, as the protocol allows
+        results = store.query(query, base_iri=QUERY_BASE, **dataset)
+        truncated: bool | str = False
+        if isinstance(results, ox.QueryBoolean):
+            body = WRITERS[writer](AskResult(bool(results))).encode("utf-8")
+        elif isinstance(results, ox.QuerySolutions):
+            # the engine's own serialiser is several times faster than ours, and stops at the byte
+            # limit; ours writes the answer again, cut at a whole row, only when it is over a limit
+            buffer = bounded.CappedBuffer(limits.max_bytes)
+            try:
+                results.serialize(buffer, format=getattr(ox.QueryResultsFormat, RESULT_FORMATS[writer]))
+                body = buffer.getvalue()
+                over = _rows_at_most(body, writer) > limits.max_rows
+            except bounded.Overflow:
+                over = True
+            if over:
+                del buffer
+                results = store.query(query, base_iri=QUERY_BASE, **dataset)
+                body, cut = bounded.select_answer(results, writer, limits.max_rows, limits.max_bytes)
+                truncated = cut or False
+        else:
+            triples, size = [], 0
+            for triple in results:
+                if len(triples) == limits.max_rows:
+                    truncated = "rows"
+                    break
+                size += bounded.least_size(triple)
+                if size > limits.max_bytes:     # cannot fit whatever the format: stop reading
+                    truncated = "bytes"
+                    break
+                triples.append(triple)
+            fmt = getattr(ox.RdfFormat, GRAPH_FORMATS[writer])
+            buffer = bounded.CappedBuffer(limits.max_bytes)
+            try:
+                ox.serialize(triples, buffer, format=fmt)
+                body = buffer.getvalue()
+            except bounded.Overflow:
+                del buffer
+                body, _ = bounded.graph_answer(triples, fmt, limits.max_bytes)
+                truncated = "bytes"
+        return ("ok", body, truncated)
+    except SyntaxError as exc:
+        return ("error", 400, _short(f"SPARQL syntax error: {exc}"))
+    except Exception as exc:  # evaluation errors of the engine
+        return ("error", 400, _short(f"query failed: {type(exc).__name__}: {exc}"))
 
 
 def _short(message: str, limit: int = 300) -> str:
@@ -131,7 +241,8 @@ def _worker_context():
         context = multiprocessing.get_context("forkserver")
     except ValueError:   # no fork server on this platform
         return multiprocessing.get_context("spawn")
-    context.set_forkserver_preload(["ftz_kg.workers", "ftz_kg.results", "ftz_kg.store", "pyoxigraph"])
+    context.set_forkserver_preload(["ftz_kg.workers", "ftz_kg.bounded", "ftz_kg.results", "ftz_kg.store",
+                                    "pyoxigraph"])
     return context
 
 
@@ -141,41 +252,133 @@ class _Worker:
         self.process = context.Process(target=_serve, args=(child, source), daemon=True)
         self.process.start()
         child.close()
+        self.pidfd = None
+        try:    # a handle on the process itself: it signals and reports death even if the fork server is gone
+            self.pidfd = os.pidfd_open(self.process.pid)
+        except (AttributeError, OSError):
+            pass
+        self.dead = False       # its death was noticed (or it was killed): never given a query again
+        self.busy = False       # a request holds it (running a query or streaming its answer)
+        self.watched = False
+        self.replaced = False
         if not self.conn.poll(120) or self.conn.recv() != ("ready",):
             self.kill()
             raise RuntimeError("query worker failed to start")
 
+    @property
+    def death_fd(self) -> int:
+        """Readable once the process has ended (with no pidfd: also when its fork server has)."""
+        return self.pidfd if self.pidfd is not None else self.process.sentinel
+
+    def signal_kill(self) -> None:
+        """SIGKILL at once, whoever its parent is by now."""
+        try:
+            if self.pidfd is not None:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            else:
+                os.kill(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, OSError):
+            pass
+
     def kill(self) -> None:
-        if self.process.is_alive():
-            self.process.kill()
+        """Kill, wait for the end (5 s at most) and release the handles. Blocking."""
+        self.signal_kill()
+        if self.pidfd is not None:
+            select.select([self.pidfd], [], [], 5)
         self.process.join(5)
-        self.conn.close()
+        for close in (self.conn.close, self.process.close, lambda: self.pidfd is not None and os.close(self.pidfd)):
+            try:
+                close()
+            except (OSError, ValueError):    # ValueError: still running after 5 s, its handles stay open
+                pass
+
+
+class WorkerError(Exception):
+    """The worker stopped answering (it crashed, was killed or its pipe broke)."""
+
+
+class Stream:
+    """A large answer still in its worker, taken a chunk at a time as the client reads (an async
+    iterator of bytes). The worker stays with the answer until the last chunk or `close()`."""
+
+    def __init__(self, pool: WorkerPool, worker: _Worker, length: int, truncated: bool | str, etag: str):
+        self.pool = pool
+        self.worker = worker
+        self.length = length
+        self.truncated = truncated
+        self.etag = etag
+        self.sent = 0
+        self._closed = False
+        self._broken = False
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._closed or self.sent >= self.length:
+            self.close()
+            raise StopAsyncIteration
+        self._broken = True     # until the chunk has arrived: a cancelled read leaves the pipe unusable
+        try:
+            self.worker.conn.send(("more",))
+            await self.pool._readable(self.worker, self.pool.timeout)
+            chunk = self.worker.conn.recv_bytes()
+        except (OSError, EOFError, asyncio.TimeoutError):
+            self.close()
+            raise WorkerError("the query worker stopped while sending its answer") from None
+        self._broken = False
+        self.sent += len(chunk)
+        return chunk
+
+    async def read_all(self) -> bytes:
+        """The whole answer (at most max_bytes), for a page made from it."""
+        try:
+            return b"".join([chunk async for chunk in self])
+        except WorkerError:
+            raise Refused(503, "query stopped: its worker crashed while sending the answer; retry shortly") from None
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Give the worker back (idempotent): told to drop the rest of the answer, or replaced if its
+        pipe is in an unknown state."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.sent < self.length and not self._broken:
+            try:
+                self.worker.conn.send(("stop",))
+            except OSError:
+                self._broken = True
+        self.pool._release(self.worker, healthy=not self._broken)
+        self.pool._in_flight -= 1
 
 
 class WorkerPool:
     def __init__(self, source: bytes | str, size: int = 2, timeout: float = 10.0, max_rows: int = 10_000,
-                 queue_wait: float = 2.0):
+                 queue_wait: float = 2.0, max_bytes: int = MAX_BYTES, inline_bytes: int = INLINE_BYTES):
         """`source`: the graph as N-Triples, or the path of a store directory version."""
         self.source = source
         self.size = size
         self.timeout = timeout
         self.max_rows = max_rows
+        self.max_bytes = max_bytes
         self.queue_wait = queue_wait
+        self.limits = Limits(max_rows, max_bytes, min(inline_bytes, max_bytes), timeout + ALARM_GRACE)
         self._context = _worker_context()
         self._idle: asyncio.Queue | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._workers: set[_Worker] = set()
         self._lock = threading.Lock()
         self._in_flight = 0
+        self._closed = False
 
     def start(self) -> None:
         """Start the workers (blocking); call from the event loop's start-up."""
         self._loop = asyncio.get_running_loop()
         self._idle = asyncio.Queue()
         for _ in range(self.size):
-            worker = _Worker(self._context, self.source)
-            self._workers.add(worker)
-            self._idle.put_nowait(worker)
+            self._adopt(_Worker(self._context, self.source))
 
     async def start_async(self) -> None:
         """Start the workers without blocking the event loop (for a reload while serving)."""
@@ -183,14 +386,14 @@ class WorkerPool:
         self._idle = asyncio.Queue()
         workers = await asyncio.to_thread(lambda: [_Worker(self._context, self.source) for _ in range(self.size)])
         for worker in workers:
-            self._workers.add(worker)
-            self._idle.put_nowait(worker)
+            self._adopt(worker)
 
     async def drain_and_close(self, timeout: float) -> None:
         """Let the requests already given this pool finish (up to `timeout`), then stop the workers.
 
         Counted from the moment a request enters `run`, not from when it gets a worker: one still
-        waiting for a worker must not be handed a worker that is being stopped."""
+        waiting for a worker must not be handed a worker that is being stopped; an answer being
+        streamed counts until its last chunk."""
         deadline = self._loop.time() + timeout
         while self._in_flight and self._loop.time() < deadline:
             await asyncio.sleep(0.05)
@@ -198,70 +401,152 @@ class WorkerPool:
 
     def close(self) -> None:
         with self._lock:
-            for worker in list(self._workers):
-                worker.kill()
+            self._closed = True
+            workers = list(self._workers)
             self._workers.clear()
+        for worker in workers:
+            self._unwatch(worker)
+            worker.dead = True
+            worker.kill()
 
     @property
     def ready(self) -> bool:
-        return bool(self._workers) and all(w.process.is_alive() for w in self._workers)
+        """At least one worker is alive (a dead one is replaced within moments)."""
+        return any(not w.dead for w in self._workers)
+
+    # ---------------------------------------------------------------- supervision
+
+    def _adopt(self, worker: _Worker) -> None:
+        """On the event loop: watch a started worker and make it available."""
+        with self._lock:
+            closed = self._closed
+            if not closed:
+                self._workers.add(worker)
+        if closed:
+            threading.Thread(target=worker.kill, daemon=True).start()
+            return
+        self._loop.add_reader(worker.death_fd, self._died, worker)
+        worker.watched = True
+        self._idle.put_nowait(worker)
+
+    def _unwatch(self, worker: _Worker) -> None:
+        if worker.watched:
+            worker.watched = False
+            try:
+                self._loop.remove_reader(worker.death_fd)
+            except (OSError, ValueError, RuntimeError):
+                pass
+
+    def _died(self, worker: _Worker) -> None:
+        """On the event loop, the moment a worker's process ends: an idle one is replaced at once;
+        a busy one by the request that holds it, once that request is done with its pipe."""
+        self._unwatch(worker)
+        worker.dead = True
+        if not worker.busy:
+            self._replace(worker)
 
     def _replace(self, dead: _Worker) -> None:
-        """Start a fresh worker in the background and hand it to the idle queue when ready."""
+        """On the event loop: retire a worker that no request holds and start a fresh one in the
+        background, handed to the idle queue when ready. Retries while the fork server restarts."""
+        if dead.replaced:
+            return
+        dead.replaced = True
+        dead.dead = True
+        self._unwatch(dead)
+        dead.signal_kill()      # stops the CPU at once
+        with self._lock:
+            self._workers.discard(dead)
+
         def run():
-            with self._lock:
-                self._workers.discard(dead)
             dead.kill()     # reaping a worker that grew large takes a while: not on the event loop
-            try:
-                fresh = _Worker(self._context, self.source)
-            except RuntimeError:
+            while not self._closed:
+                try:
+                    fresh = _Worker(self._context, self.source)
+                except (RuntimeError, OSError, EOFError):
+                    time.sleep(0.5)
+                    continue
+                try:
+                    self._loop.call_soon_threadsafe(self._adopt, fresh)
+                except RuntimeError:    # the event loop is closed: the server is stopping
+                    fresh.kill()
                 return
-            with self._lock:
-                self._workers.add(fresh)
-            self._loop.call_soon_threadsafe(self._idle.put_nowait, fresh)
         threading.Thread(target=run, daemon=True).start()
 
-    async def _call(self, worker: _Worker, request) -> tuple:
-        """Send the request and wait for the reply without a thread: the event loop watches the pipe."""
+    def _release(self, worker: _Worker, healthy: bool) -> None:
+        """A request is done with its worker: back to the idle queue, or replaced."""
+        worker.busy = False
+        if healthy and not worker.dead and not self._closed:
+            self._idle.put_nowait(worker)
+        else:
+            self._replace(worker)
+
+    # ---------------------------------------------------------------- queries
+
+    async def _readable(self, worker: _Worker, timeout: float) -> None:
+        """Wait for the worker's reply without a thread: the event loop watches the pipe."""
         loop = asyncio.get_running_loop()
         readable = loop.create_future()
         fd = worker.conn.fileno()
         loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
         try:
-            worker.conn.send(request)
-            await asyncio.wait_for(readable, self.timeout)
-        except asyncio.TimeoutError:
-            return ("timeout",)
+            await asyncio.wait_for(readable, timeout)
         finally:
             loop.remove_reader(fd)
             # uvloop leaves the descriptor non-blocking: a reply sent in two writes (over 16 KiB)
             # would then fail half-read with BlockingIOError and pass for a crashed worker
             os.set_blocking(fd, True)
-        return worker.conn.recv()
+
+    async def _worker(self) -> _Worker:
+        """An idle, live worker, waiting `queue_wait` at most; the query has not been sent yet."""
+        deadline = self._loop.time() + self.queue_wait
+        while True:
+            try:
+                worker = await asyncio.wait_for(self._idle.get(), max(deadline - self._loop.time(), 0.01))
+            except asyncio.TimeoutError:
+                raise Refused(503, "all query workers are busy; retry shortly") from None
+            if not worker.dead:
+                worker.busy = True
+                return worker
 
     async def run(self, query: str, writer: str, explicit_dataset: tuple[bool, bool] = (False, False)) -> Answer:
         self._in_flight += 1
+        answer = None
         try:
-            return await self._run(query, writer, explicit_dataset)
+            answer = await self._run(query, writer, explicit_dataset)
+            return answer
         finally:
-            self._in_flight -= 1
+            if answer is None or answer.stream is None:     # a stream counts until it is closed
+                self._in_flight -= 1
 
     async def _run(self, query: str, writer: str, explicit_dataset: tuple[bool, bool]) -> Answer:
+        request = (query, writer, explicit_dataset, self.limits)
+        while True:
+            worker = await self._worker()
+            try:
+                worker.conn.send(request)
+                break
+            except OSError:     # it died before the query reached it: the query never ran, try another
+                self._release(worker, healthy=False)
+        started = time.monotonic()
         try:
-            worker = await asyncio.wait_for(self._idle.get(), self.queue_wait)
+            await self._readable(worker, self.timeout)
+            reply = worker.conn.recv()
         except asyncio.TimeoutError:
-            raise Refused(503, "all query workers are busy; retry shortly") from None
-        try:
-            reply = await self._call(worker, (query, writer, self.max_rows, explicit_dataset))
+            reply = ("timeout",)
         except (OSError, EOFError):
-            reply = ("crashed",)
+            # killed by its own alarm just after the limit, on a machine too busy to notice first?
+            reply = ("timeout",) if time.monotonic() - started >= self.timeout else ("crashed",)
+        except BaseException:   # cancelled (the server is stopping): the pipe is in an unknown state
+            self._release(worker, healthy=False)
+            raise
         if reply[0] in ("timeout", "crashed"):
-            worker.process.kill()   # stops the CPU at once; reaped in the background
-            self._replace(worker)
+            self._release(worker, healthy=False)   # killed at once (the CPU is freed) and replaced
             if reply[0] == "timeout":
                 raise Refused(503, f"query stopped: it ran longer than the {self.timeout:g} s limit")
             raise Refused(503, "query stopped: its worker ran out of memory or crashed; retry shortly")
-        self._idle.put_nowait(worker)
+        if reply[0] == "stream":
+            return Answer(b"", reply[2], Stream(self, worker, reply[1], reply[2], reply[3]))
+        self._release(worker, healthy=True)
         if reply[0] == "error":
             raise Refused(reply[1], reply[2])
         return Answer(reply[1], reply[2])
