@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from rdflib import Graph
 
+from . import RELEASE_DATE, __version__
 from .errors import EXIT_OK, EXIT_VIOLATIONS, FtzKgError
 
 
@@ -63,7 +64,7 @@ def _load_or_build(file: Path | None):
 
 
 @click.group()
-@click.version_option(package_name="ftz-kg")
+@click.version_option(__version__, prog_name="ftz-kg", message=f"%(prog)s %(version)s, released {RELEASE_DATE}")
 def main() -> None:
     """ftz-kg: the knowledge graph of China's pilot free trade zones."""
 

@@ -318,7 +318,10 @@ def install(app, graph: Graph, ontology: Graph, shapes: Graph) -> None:
     """Add the linked-data routes (after the API routes) and their state to the app."""
     from starlette.routing import Route
 
+    from .docsite import mount_docs
+
     apply(app, prepare(graph, ontology, shapes))
+    mount_docs(app)   # the documentation site at /docs/, when built: before the catch-all page route
     app.router.routes.extend([
         Route("/", home, methods=["GET", "HEAD"]),
         Route("/search", search, methods=["GET", "HEAD"]),

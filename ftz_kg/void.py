@@ -5,7 +5,7 @@ from __future__ import annotations
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, XSD
 
-from . import __version__
+from . import RELEASE_DATE, __version__
 from .export import FILE_NAMES, MEDIA_TYPES, entities
 from .vocab import BASE, bind_prefixes
 
@@ -32,6 +32,7 @@ def describe(graph: Graph, sizes: dict[str, int], created: str, base_url: str = 
     d.add((DATASET, DCTERMS.source, URIRef(BASE + "source/report")))
     d.add((DATASET, DCTERMS.created, Literal(created, datatype=XSD.date)))
     d.add((DATASET, DCTERMS.hasVersion, Literal(__version__)))
+    d.add((DATASET, DCTERMS.issued, Literal(RELEASE_DATE, datatype=XSD.date)))
     d.add((DATASET, VOID.triples, Literal(len(graph), datatype=XSD.integer)))
     d.add((DATASET, VOID.entities, Literal(len(entities(graph)), datatype=XSD.integer)))
     d.add((DATASET, VOID.sparqlEndpoint, URIRef(base_url.rstrip("/") + "/sparql")))
