@@ -385,7 +385,7 @@ def serve_command(host: str, port: int, graph_file: Path | None, store_url: str 
         # which a restart on a current --store-dir does not need
         shapes = parse_turtle(resources.shapes_file())
         load = _serve_loader(graph_file, store_url, graph_iri, shapes, workers, max_rows,
-                             lambda: _transport(user, password, timeout, 3), store_dir)
+                             lambda: _transport(user, password, timeout, 3), store_dir, max_bytes)
         loaded = load()
         ontology = parse_turtle(resources.ontology_file())
     except FtzKgError as error:
@@ -412,7 +412,8 @@ class GraphDoesNotValidate(GraphNotServable):
     exit_code = EXIT_VIOLATIONS
 
 
-def _serve_loader(graph_file, store_url, graph_iri, shapes, workers, max_rows, transport, store_dir=None):
+def _serve_loader(graph_file, store_url, graph_iri, shapes, workers, max_rows, transport, store_dir=None,
+                  max_bytes=16 * 1024 * 1024):
     """A function that loads and validates the graph to serve, from the same source every time."""
     from .reloading import Loaded
 
@@ -441,7 +442,7 @@ def _serve_loader(graph_file, store_url, graph_iri, shapes, workers, max_rows, t
                                        f"run `ftz-kg publish` first")
             validated(result)
             return Loaded(result.graph, b"", lookup, len(result.graph),
-                          ForwardingRunner(lookup, size=workers, max_rows=max_rows))
+                          ForwardingRunner(lookup, size=workers, max_rows=max_rows, max_bytes=max_bytes))
         from .store import OxigraphEngine, load_ntriples
         if store_dir is not None:
             wanted = _source_fingerprint(graph_file, directory.file_digest)

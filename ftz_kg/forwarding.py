@@ -3,7 +3,8 @@
 It has the same face as the local worker pool (start, close, ready, run), so the web app cannot
 tell them apart. The remote store does the work; this side still bounds what it forwards: the
 queries were vetted by guard.py, at most `size` run at once, each within the deadline, and answers
-are capped at `max_rows` rows or triples before they are written in the negotiated format.
+are capped at `max_rows` rows or triples before they are written in the negotiated format, and at
+`max_bytes` bytes once written (cut at the last whole row or triple that fits, as local answers are).
 
 What the store sends is not trusted: an answer it sends that cannot be read (remote.py turns each
 known way into a RemoteError) or cannot be written in the negotiated format is a 502 naming the
@@ -21,7 +22,7 @@ from .guard import Refused
 from .remote import EndpointBusy, EndpointTimeout, RemoteEngine, RemoteError
 from .results import WRITERS
 from .store import GraphResult, QueryError, SelectResult
-from .workers import Answer
+from .workers import MAX_BYTES, Answer
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +30,12 @@ RDFLIB_FORMATS = {"turtle": "turtle", "json-ld": "json-ld", "n-triples": "nt", "
 
 
 class ForwardingRunner:
-    def __init__(self, engine: RemoteEngine, size: int = 2, max_rows: int = 10_000, queue_wait: float = 2.0):
+    def __init__(self, engine: RemoteEngine, size: int = 2, max_rows: int = 10_000, queue_wait: float = 2.0,
+                 max_bytes: int = MAX_BYTES):
         self.engine = engine
         self.size = size
         self.max_rows = max_rows
+        self.max_bytes = max_bytes
         self.queue_wait = queue_wait
         self.timeout = engine.transport.timeout
         self._slots: asyncio.Semaphore | None = None
@@ -85,29 +88,52 @@ class ForwardingRunner:
             raise Refused(502, f"the store's answer could not be read ({type(exc).__name__})") from None
         finally:
             self._slots.release()
-        try:
-            return self._write(result, writer)
+        try:    # off the event loop: cutting an answer at max_bytes writes it several times
+            return await asyncio.to_thread(self._write, result, writer)
         except Exception as exc:    # e.g. an IRI RDF/XML cannot write as a property
             raise Refused(502, f"the store's answer cannot be written as {writer}: "
                                f"{_one_line(str(exc)) or type(exc).__name__}") from None
 
     def _write(self, result, writer: str) -> Answer:
-        truncated = False
+        truncated: bool | str = False
         if isinstance(result, SelectResult) and len(result.rows) > self.max_rows:
             result = SelectResult(result.variables, result.rows[:self.max_rows])
             truncated = True
         if isinstance(result, GraphResult):
-            graph = result.graph
+            graph, items = result.graph, None
             if len(graph) > self.max_rows:
+                items, truncated = sorted(graph)[:self.max_rows], True
+
+            def write(count: int) -> bytes:
                 kept = Graph()
-                for index, triple in enumerate(sorted(graph)):
-                    if index == self.max_rows:
-                        break
+                for triple in items[:count]:
                     kept.add(triple)
-                graph, truncated = kept, True
-            body = graph.serialize(format=RDFLIB_FORMATS[writer], encoding="utf-8")
-            return Answer(body, truncated)
-        return Answer(WRITERS[writer](result).encode("utf-8"), truncated)
+                return kept.serialize(format=RDFLIB_FORMATS[writer], encoding="utf-8")
+            body = (graph.serialize(format=RDFLIB_FORMATS[writer], encoding="utf-8") if items is None
+                    else write(len(items)))
+            if len(body) <= self.max_bytes:
+                return Answer(body, truncated)
+            items = items if items is not None else sorted(graph)
+        elif isinstance(result, SelectResult):
+            items = result.rows
+
+            def write(count: int) -> bytes:
+                return WRITERS[writer](SelectResult(result.variables, items[:count])).encode("utf-8")
+            body = write(len(items))
+            if len(body) <= self.max_bytes:
+                return Answer(body, truncated)
+        else:   # ASK: a few bytes
+            return Answer(WRITERS[writer](result).encode("utf-8"), truncated)
+        # the most whole rows (or triples) that fit, by bisection: at most log2(max_rows) writings
+        fits, over, best = 0, len(items), write(0)
+        while over - fits > 1:
+            middle = (fits + over) // 2
+            candidate = write(middle)
+            if len(candidate) <= self.max_bytes:
+                fits, best = middle, candidate
+            else:
+                over = middle
+        return Answer(best, "bytes")
 
 
 def _one_line(text: str, limit: int = 200) -> str:

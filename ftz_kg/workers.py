@@ -261,6 +261,7 @@ class _Worker:
         self.busy = False       # a request holds it (running a query or streaming its answer)
         self.watched = False
         self.replaced = False
+        self.killed = False     # by us
         if not self.conn.poll(120) or self.conn.recv() != ("ready",):
             self.kill()
             raise RuntimeError("query worker failed to start")
@@ -272,6 +273,7 @@ class _Worker:
 
     def signal_kill(self) -> None:
         """SIGKILL at once, whoever its parent is by now."""
+        self.killed = True
         try:
             if self.pidfd is not None:
                 signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
@@ -518,27 +520,62 @@ class WorkerPool:
             if answer is None or answer.stream is None:     # a stream counts until it is closed
                 self._in_flight -= 1
 
-    async def _run(self, query: str, writer: str, explicit_dataset: tuple[bool, bool]) -> Answer:
-        request = (query, writer, explicit_dataset, self.limits)
+    async def _sent(self, request) -> _Worker:
+        """A live worker, the request sent to it."""
         while True:
             worker = await self._worker()
             try:
                 worker.conn.send(request)
-                break
+                return worker
             except OSError:     # it died before the query reached it: the query never ran, try another
                 self._release(worker, healthy=False)
-        started = time.monotonic()
+
+    async def _killed_from_outside(self, worker: _Worker) -> bool:
+        """Whether a worker that stopped answering was killed by SIGKILL, not by us: an operator's
+        `kill -9` (or the OOM killer) as the query reached it, which is no fault of the query's.
+        Its fork server reports the exit status (within a second, or we do not wait longer)."""
+        if worker.pidfd is None or worker.killed:   # without a pidfd, the sentinel is the supervisor's
+            return False
+        loop = asyncio.get_running_loop()
+        reported = loop.create_future()
         try:
-            await self._readable(worker, self.timeout)
-            reply = worker.conn.recv()
+            fd = worker.process.sentinel
+            loop.add_reader(fd, lambda: reported.done() or reported.set_result(None))
+        except (ValueError, OSError):
+            return False
+        try:
+            await asyncio.wait_for(reported, 1.0)
         except asyncio.TimeoutError:
-            reply = ("timeout",)
-        except (OSError, EOFError):
-            # killed by its own alarm just after the limit, on a machine too busy to notice first?
-            reply = ("timeout",) if time.monotonic() - started >= self.timeout else ("crashed",)
-        except BaseException:   # cancelled (the server is stopping): the pipe is in an unknown state
-            self._release(worker, healthy=False)
-            raise
+            return False
+        finally:
+            loop.remove_reader(fd)
+        return worker.process.exitcode == -signal.SIGKILL and not worker.killed
+
+    async def _run(self, query: str, writer: str, explicit_dataset: tuple[bool, bool]) -> Answer:
+        request = (query, writer, explicit_dataset, self.limits)
+        retried = False
+        while True:
+            worker = await self._sent(request)
+            started = time.monotonic()
+            try:
+                await self._readable(worker, self.timeout)
+                reply = worker.conn.recv()
+            except asyncio.TimeoutError:
+                reply = ("timeout",)
+            except (OSError, EOFError):
+                if time.monotonic() - started >= self.timeout:
+                    # killed by its own alarm just after the limit, on a machine too busy to notice first
+                    reply = ("timeout",)
+                elif not retried and await self._killed_from_outside(worker):
+                    self._release(worker, healthy=False)
+                    retried = True      # the query once more, on another worker
+                    continue
+                else:
+                    reply = ("crashed",)
+            except BaseException:   # cancelled (the server is stopping): the pipe is in an unknown state
+                self._release(worker, healthy=False)
+                raise
+            break
         if reply[0] in ("timeout", "crashed"):
             self._release(worker, healthy=False)   # killed at once (the CPU is freed) and replaced
             if reply[0] == "timeout":
