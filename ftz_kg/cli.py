@@ -373,6 +373,7 @@ def serve_command(host: str, port: int, graph_file: Path | None, store_url: str 
 
     from . import linkeddata, reloading, resources
     from .endpoint import Settings, create_app
+    from .httpserver import uvicorn_options
     from .rdfio import parse_turtle
     from .streaming import with_write_timeout
 
@@ -390,6 +391,9 @@ def serve_command(host: str, port: int, graph_file: Path | None, store_url: str 
         ontology = parse_turtle(resources.ontology_file())
     except FtzKgError as error:
         _fail(error)
+    # without --base the server describes itself by the address it was told to listen on, never by
+    # the Host header a client sends (which anyone can set)
+    base = base or (f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/")
     settings = Settings(timeout=timeout, workers=workers, max_rows=max_rows, max_bytes=max_bytes, public_base=base)
     app = create_app(loaded.source, loaded.triples, settings, lookup_engine=loaded.lookup, runner=loaded.runner)
     linkeddata.install(app, loaded.graph, ontology, shapes)
@@ -400,8 +404,9 @@ def serve_command(host: str, port: int, graph_file: Path | None, store_url: str 
     logging.getLogger("httpx").setLevel(logging.WARNING)
     source = f" from {store_url}" if store_url else ""
     click.echo(f"serving {loaded.triples} triples{source} at http://{host}:{port}/sparql", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5,
-                http=with_write_timeout(AutoHTTPProtocol, write_timeout))
+    options = uvicorn_options()
+    options["http"] = with_write_timeout(options.get("http", AutoHTTPProtocol), write_timeout)
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5, **options)
 
 
 class GraphNotServable(FtzKgError):

@@ -26,12 +26,16 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from . import __version__
 from .binding import ParameterError, bind
 from .catalogue import Catalogue, UnknownQuery
 from .cache import BoundedCache, Lazy
 from .conneg import (GRAPH_ORDER, GRAPH_TYPES, SELECT_ORDER, SELECT_TYPES, negotiate, not_modified, split_suffix,
                      strong_etag)
 from .guard import DATASET_GRAPH, Refused, check_dataset, check_query
+from .remote import RemoteError
+from .rendering import render
+from .security import SecurityHeaders
 from .streaming import StreamedAnswer
 from .workers import MAX_BYTES, WorkerPool
 
@@ -39,6 +43,7 @@ access_log = logging.getLogger("ftz_kg.access")
 
 MAX_URL = 8 * 1024
 MAX_BODY = 64 * 1024
+BODY_TIMEOUT = 10.0     # seconds to receive a request body (at most MAX_BODY bytes)
 RDF_REQUEST_TYPES = ["text/turtle", "application/ld+json", "application/n-triples", "application/rdf+xml"]
 EXTENSIONS = {".json": "application/sparql-results+json", ".csv": "text/csv", ".tsv": "text/tab-separated-values",
               ".ttl": "text/turtle", ".xml": "application/sparql-results+xml", ".html": "text/html"}
@@ -98,7 +103,9 @@ def _service_description(request: Request, base: str) -> str:
 
 
 def _base(request: Request) -> str:
-    return request.app.state.settings.public_base or str(request.base_url)
+    """The server's public base URL: configured (serve sets it from --base or its listening address),
+    else relative. Never the request's Host header, which any client can set."""
+    return request.app.state.settings.public_base or "/"
 
 
 def _log(request: Request, status: int, started: float, query: str | None) -> None:
@@ -177,6 +184,22 @@ def _url_params(request: Request) -> dict[str, list[str]]:
         raise Refused(400, "the URL's query string is not valid UTF-8") from None
 
 
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, read chunk by chunk and refused (413) as soon as it passes `limit`:
+    a chunked body declares no length, and reading it whole first would let it fill the memory."""
+    chunks, size = [], 0
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise Refused(413, f"request body larger than {limit} bytes")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise Refused(408, f"request body not received within {BODY_TIMEOUT:g} s") from None
+    return b"".join(chunks)
+
+
 def _single(params: dict[str, list[str]], name: str) -> str | None:
     values = params.get(name, [])
     if len(values) > 1:
@@ -198,9 +221,7 @@ async def sparql(request: Request) -> Response:
             declared = int(request.headers.get("content-length") or 0)
             if declared > MAX_BODY:
                 raise Refused(413, f"request body larger than {MAX_BODY} bytes")
-            body = await request.body()
-            if len(body) > MAX_BODY:
-                raise Refused(413, f"request body larger than {MAX_BODY} bytes")
+            body = await read_body(request, MAX_BODY)
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if content_type == "application/x-www-form-urlencoded":
                 params = _form_params(body)
@@ -251,39 +272,7 @@ async def sparql(request: Request) -> Response:
 
 def _query_page(examples: list[dict]) -> str:
     """The query UI: YASGUI (vendored, no CDN) with every canned query as a ready example."""
-    from html import escape
-    buttons = "".join(
-        f'<li><button type="button" data-example="{escape(e["name"])}">{escape(e["title_en"])}'
-        f'<br><span lang="zh">{escape(e["title_zh"])}</span></button></li>' for e in examples)
-    data = json.dumps(examples, ensure_ascii=False).replace("</", "<\\/")
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>ftz-kg SPARQL endpoint</title>
-<link rel="stylesheet" href="static/yasgui/yasgui.min.css">
-<style>body{{font-family:sans-serif;margin:0;display:flex}} aside{{width:22rem;max-height:100vh;overflow:auto;padding:.5rem;
-border-right:1px solid #ccc}} aside ul{{list-style:none;padding:0}} aside button{{width:100%;text-align:left;margin:.15rem 0;
-cursor:pointer}} main{{flex:1;min-width:0}}</style></head>
-<body><aside><h1>ftz-kg</h1><p>Canned queries · 示例查询</p><ul id="examples">{buttons}</ul></aside>
-<main><div id="yasgui"></div>
-<noscript><form method="post" action="sparql"><textarea name="query" rows="12" cols="100">SELECT * WHERE {{ ?s ?p ?o }} LIMIT 10</textarea>
-<button type="submit">Run</button></form></noscript></main>
-<script src="static/yasgui/yasgui.min.js"></script>
-<script>
-const EXAMPLES = {data};
-const endpoint = new URL("sparql", document.baseURI).href;
-const yasgui = new Yasgui(document.getElementById("yasgui"), {{
-  requestConfig: {{ endpoint: endpoint, method: "POST" }},
-  copyEndpointOnNewTab: true,
-  persistenceId: null,
-}});
-function openExample(name) {{
-  const example = EXAMPLES.find(e => e.name === name);
-  const tab = yasgui.addTab(true, {{ name: example.name }});
-  tab.setQuery(example.query);
-  tab.show();
-  tab.getYasqe().query();
-}}
-document.querySelectorAll("[data-example]").forEach(b => b.addEventListener("click", () => openExample(b.dataset.example)));
-</script></body></html>"""
+    return render("query.html", examples=examples)
 
 
 async def healthz(request: Request) -> Response:
@@ -291,7 +280,7 @@ async def healthz(request: Request) -> Response:
     if pool.ready:
         reloader = getattr(request.app.state, "reloader", None)
         return JSONResponse({"status": "ok", "triples": request.app.state.triples,
-                             **({"last_load": reloader.last} if reloader else {})})
+                             **({"last_load": reloader.public()} if reloader else {})})
     return JSONResponse({"status": "starting"}, 503, headers={"Retry-After": "2"})
 
 
@@ -316,9 +305,9 @@ def _openapi(catalogue: Catalogue, base: str) -> dict:
                 t: {} for t in (GRAPH_ORDER if query.form in ("construct", "describe") else SELECT_ORDER)}},
                 "400": {"description": "a missing, unknown or ill-typed parameter"}},
         }}
-    return {"openapi": "3.0.3", "info": {"title": "ftz-kg canned queries", "version": "0.1.0",
+    return {"openapi": "3.0.3", "info": {"title": "ftz-kg canned queries", "version": __version__,
                                          "description": "Competency questions over the ftz-kg knowledge graph."},
-            "servers": [{"url": base.rstrip("/")}], "paths": paths}
+            "servers": [{"url": base.rstrip("/") or "/"}], "paths": paths}
 
 
 async def api_index(request: Request) -> Response:
@@ -332,19 +321,10 @@ async def api_openapi(request: Request) -> Response:
 
 
 async def api_docs(request: Request) -> Response:
-    catalogue: Catalogue = request.app.state.catalogue
-    sections = []
-    for q in catalogue:
-        params = "".join(f"<li><code>{p.name}</code> ({p.type}{', default ' + p.default if p.default else ''})"
-                         f"{': ' + p.description if p.description else ''}</li>" for p in q.params)
-        example = "&".join(f"{k}={v}" for k, v in q.example_values().items())
-        sections.append(f'<section id="{q.name}"><h2>{q.name}</h2><p>{q.summary}<br>{q.summary_zh}</p>'
-                        f'<p>{q.description}</p><ul>{params}</ul>'
-                        f'<p><a href="{q.name}.json?{example}">JSON</a> · <a href="{q.name}.csv?{example}">CSV</a>'
-                        f' · <a href="{q.name}.html?{example}">HTML</a></p></section>')
-    return HTMLResponse("<!doctype html><html><head><meta charset='utf-8'><title>ftz-kg API</title></head><body>"
-                        "<h1>ftz-kg canned queries</h1><p><a href='openapi.json'>OpenAPI description</a></p>"
-                        + "".join(sections) + "</body></html>")
+    from urllib.parse import urlencode
+    queries = [{"name": q.name, "summary": q.summary, "summary_zh": q.summary_zh, "description": q.description,
+                "params": q.params, "example": urlencode(q.example_values())} for q in request.app.state.catalogue]
+    return HTMLResponse(render("api_docs.html", queries=queries))
 
 
 async def api_query(request: Request) -> Response:
@@ -367,6 +347,8 @@ async def api_query(request: Request) -> Response:
             text = bind(query, values, request.app.state.lookup)
         except ParameterError as exc:
             raise Refused(400, str(exc)) from None
+        except RemoteError as exc:      # serve --store: names are looked up in the remote store
+            raise Refused(502, f"the store could not answer: {exc.cause}") from None
         if media_type == "text/html":
             response = await _answer(request, text, "application/sparql-results+json"
                                      if query.form not in ("construct", "describe") else "text/turtle", whole=True)
@@ -385,17 +367,15 @@ async def api_query(request: Request) -> Response:
 
 
 def _html_table(query, body: bytes) -> str:
-    from html import escape
+    head = rows = text = None
     if body.lstrip().startswith(b"{"):
         data = json.loads(body)
         head = data.get("head", {}).get("vars", [])
-        rows = "".join("<tr>" + "".join(f"<td>{escape(b.get(v, {}).get('value', ''))}</td>" for v in head) + "</tr>"
-                       for b in data.get("results", {}).get("bindings", []))
-        table = "<table><tr>" + "".join(f"<th>{escape(v)}</th>" for v in head) + f"</tr>{rows}</table>"
+        rows = [[b.get(v, {}).get("value", "") for v in head] for b in data.get("results", {}).get("bindings", [])]
     else:
-        table = f"<pre>{escape(body.decode('utf-8'))}</pre>"
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(query.name)}</title></head><body>"
-            f"<h1>{escape(query.summary)}</h1><p>{escape(query.summary_zh)}</p>{table}</body></html>")
+        text = body.decode("utf-8")
+    return render("api_table.html", name=query.name, summary=query.summary, summary_zh=query.summary_zh,
+                  head=head, rows=rows, text=text)
 
 
 def create_app(ntriples: bytes, triples: int, settings: Settings | None = None, lookup_engine=None,
@@ -430,7 +410,7 @@ def create_app(ntriples: bytes, triples: int, settings: Settings | None = None, 
             Route("/api/{name}", api_query),
             Mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"),
         ],
-        middleware=[Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "HEAD"],
+        middleware=[Middleware(SecurityHeaders), Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "HEAD"],
                                allow_headers=["Accept", "Content-Type", "If-None-Match"],
                                expose_headers=["ETag", "X-Result-Truncated", "X-Result-Limit", "X-Result-Limit-Bytes",
                                                "Retry-After"])],
