@@ -292,6 +292,16 @@ def test_serve_store_answers_502_for_a_bad_store_answer(served, fault, form, wor
     assert not any("Traceback" in line for line in process.captured), "".join(process.captured)
 
 
+@pytest.mark.parametrize("fault", ["deep", "bad-vars", "redirect-port"])
+def test_serve_store_parameter_lookup_answers_502(served, fault):
+    """/api looks an entity parameter's name up in the store: a bad answer there is a 502 too."""
+    url, process = served
+    response = httpx.get(url + "/api/measures-by-zone.json", params={"zone": f"fault:{fault}"}, timeout=120)
+    assert response.status_code == 502, response.text
+    assert "the store could not answer" in response.text
+    assert not any("Traceback" in line for line in process.captured), "".join(process.captured)
+
+
 def test_serve_store_answers_502_when_the_answer_cannot_be_written(served):
     # the store's graph has a property IRI that RDF/XML cannot write (it ends in a digit)
     url, process = served
