@@ -488,6 +488,6 @@ def test_the_limits_are_documented_with_their_defaults():
     options = {param.name: param for param in serve_command.params}
     assert options["max_bytes"].default == 16 * 1024 * 1024
     assert options["write_timeout"].default == 10.0
-    page = (Path(__file__).resolve().parent.parent / "docs" / "security-limits.md").read_text(encoding="utf-8")
+    page = (Path(__file__).resolve().parent.parent / "docs" / "security.md").read_text(encoding="utf-8")
     for fact in ("--max-bytes", "16 MiB", "X-Result-Limit-Bytes", "--write-timeout", "10 s", "PR_SET_PDEATHSIG"):
         assert fact in page, fact
