@@ -231,7 +231,7 @@ def query_command(name: str, params: tuple[str, ...], lang: str | None, fmt: str
 
 
 @main.command("sparql")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.File("rb"))
 @FORMAT_OPTION
 @remote_options(endpoint_help="Run on this remote SPARQL endpoint instead of the embedded store.")
 def sparql_command(file, fmt: str, endpoint, graph_iri, user, password, remote_timeout, retries) -> None:
@@ -239,7 +239,14 @@ def sparql_command(file, fmt: str, endpoint, graph_iri, user, password, remote_t
     (or a remote one with --endpoint)."""
     from .guard import Refused, check_query
 
-    text = file.read()
+    data = file.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:   # read as bytes: the offset counts from the start of the input
+        source = "standard input" if getattr(file, "name", "<stdin>") in ("<stdin>", "-") else file.name
+        click.echo(f"error: {source}: not valid UTF-8 (byte 0x{data[error.start]:02x} at byte offset "
+                   f"{error.start}); save the query as UTF-8", err=True)
+        sys.exit(2)
     if not text.strip():
         click.echo("error: the query is empty", err=True)
         sys.exit(2)
@@ -269,23 +276,19 @@ def export_command(fmt: str, out: Path, graph_file: Path | None) -> None:
     import datetime
 
     from . import export, resources
-    from .rdfio import atomic_write, parse_turtle, serialize_turtle
+    from .rdfio import parse_turtle, serialize_turtle
     from .void import describe
 
     with _writing(out):
         graph = _load_or_build(graph_file).graph
         ontology = parse_turtle(resources.ontology_file())
         shapes = parse_turtle(resources.shapes_file())
-        formats = export.FORMATS if fmt == "all" else (fmt,)
-        sizes = {}
-        for each in formats:
-            content = export.render(each, graph, ontology, shapes)
-            target = out / export.FILE_NAMES[each] if fmt == "all" else out
-            export.write(target, content)
-            sizes[each] = len(content) if isinstance(content, bytes) else sum(len(t.encode()) for t in content.values())
-        if fmt == "all":
+        if fmt == "all":   # the whole bundle, all new or all old
             created = datetime.date.today().isoformat()
-            atomic_write(out / "void.ttl", serialize_turtle(describe(graph, sizes, created)))
+            export.write_bundle(out, graph, ontology, shapes,
+                                lambda sizes: serialize_turtle(describe(graph, sizes, created)))
+        else:
+            export.write(out, export.render(fmt, graph, ontology, shapes))
     click.echo(f"wrote {out}")
 
 

@@ -4,24 +4,30 @@ Every writer is deterministic (the same graph gives the same bytes) and every fi
 atomically. RDF formats carry the whole graph; TriG keeps ontology, data and shapes in separate
 named graphs; GraphML, GEXF and Cytoscape.js JSON carry the entities and the links between them
 (for Gephi, yEd, Cytoscape); CSV writes one tidy table per class with labels in both languages.
+The bundle of every format (`export --format all`) is replaced as a whole: all new or all old.
 """
 
 from __future__ import annotations
 
 import csv
+import ctypes
+import errno
 import io
 import json
 import os
 import re
 import shutil
+import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.namespace import RDF, RDFS, SKOS
 
-from .rdfio import atomic_write, remove_stale_temporaries, serialize_turtle, temporary_prefix
+from .rdfio import (atomic_write, is_temporary_of, ordinary_mode, remove_stale_temporaries, serialize_turtle,
+                    temporary_prefix)
 from .vocab import BASE, FTZ, PREFIXES
 
 FORMATS = ("ttl", "nt", "jsonld", "rdfxml", "trig", "graphml", "gexf", "cytoscape", "csv")
@@ -34,6 +40,10 @@ FILE_NAMES = {"ttl": "ftz-kg.ttl", "nt": "ftz-kg.nt", "jsonld": "ftz-kg.jsonld",
 GRAPH_NAMES = {"ontology": URIRef(BASE + "graph/ontology"), "data": URIRef(BASE + "graph/data"),
                "shapes": URIRef(BASE + "graph/shapes")}
 CONTEXT_URL = BASE + "context.jsonld"
+DESCRIPTION = "void.ttl"          # the bundle's VoID and DCAT description, beside the dumps
+BUNDLE_NAMES = frozenset(FILE_NAMES.values()) | {DESCRIPTION}
+# Where a bundle is staged inside its own folder, when that folder cannot be swapped (write_bundle).
+STAGING = "ftz-kg-bundle"
 
 
 def context() -> dict:
@@ -220,18 +230,140 @@ def write(out: Path, content: bytes | dict[str, str]) -> None:
     remove_stale_temporaries(out)
     staging = Path(tempfile.mkdtemp(prefix=temporary_prefix(out), suffix=".tmp", dir=out.parent))
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        staging.chmod(0o777 & ~umask)
-        for name, text in content.items():
-            (staging / name).write_text(text, encoding="utf-8")
-        if out.exists():
-            old = out.with_name(f"{temporary_prefix(out)}old")
-            os.replace(out, old)
-            os.replace(staging, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, out)
-    except BaseException:
+        staging.chmod(ordinary_mode(0o777))
+        _put(staging, content)
+        _swap_in(staging, out)
+    finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_bundle(out: Path, graph: Graph, ontology: Graph, shapes: Graph,
+                 description: Callable[[dict[str, int]], bytes]) -> dict[str, int]:
+    """Every format into the folder `out`, with the description made from their byte sizes
+    (void.ttl); the sizes returned. All new or all old: the whole bundle is written into a
+    temporary folder beside `out` and then swapped with it in one step (an atomic exchange where
+    the system has one, else two renames), so a full disk, an error or an interruption while
+    writing leaves the old bundle as it was and no temporary folder behind. Other entries of `out`
+    are carried into the new folder (hard links: nothing is copied).
+
+    Where `out` cannot be swapped (a mount point, a folder whose parent we may not write, or the
+    current directory), the bundle is staged inside `out` and each dump renamed into place once all
+    are written: a full disk or an error still changes nothing; only a crash during the renames
+    could leave some dumps new and some old."""
+    out = Path(os.path.realpath(out))   # a symbolic link to the folder: the folder itself is swapped
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(out))
+    in_place = out.is_dir() and not _swappable(out)
+    holder, marker = (out, out / STAGING) if in_place else (out.parent, out)
+    holder.mkdir(parents=True, exist_ok=True)
+    for left in [marker, *(out / name for name in BUNDLE_NAMES)] if in_place else [marker]:
+        remove_stale_temporaries(left)   # by writers that were killed
+    staging = Path(tempfile.mkdtemp(prefix=temporary_prefix(marker), suffix=".tmp", dir=holder))
+    try:
+        staging.chmod(stat.S_IMODE(out.stat().st_mode) if out.is_dir() else ordinary_mode(0o777))
+        sizes = {}
+        for fmt in FORMATS:
+            content = render(fmt, graph, ontology, shapes)
+            _put(staging / FILE_NAMES[fmt], content)
+            sizes[fmt] = len(content) if isinstance(content, bytes) else sum(len(t.encode()) for t in content.values())
+        _put(staging / DESCRIPTION, description(sizes))
+        if in_place:
+            for name in (*(FILE_NAMES[fmt] for fmt in FORMATS), DESCRIPTION):
+                _swap_in(staging / name, out / name)
+        else:
+            if out.is_dir():
+                _carry_over(out, staging)
+            _swap_in(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return sizes
+
+
+def _put(path: Path, content: bytes | dict[str, str]) -> None:
+    """Write a dump (bytes) or a folder of CSV tables into a staging folder, on disk before it returns."""
+    if isinstance(content, dict):
+        path.mkdir(exist_ok=True)
+        for name, text in content.items():
+            _put(path / name, text.encode("utf-8"))
+        return
+    with open(path, "wb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _swappable(out: Path) -> bool:
+    """Whether the folder `out` can be replaced by a folder renamed over it: not a mount point, in a
+    folder we may write, and not holding the current directory (a shell there would be left in a
+    removed folder)."""
+    if os.path.ismount(out) or not os.access(out.parent, os.W_OK | os.X_OK):
+        return False
+    try:
+        here = Path.cwd().resolve()
+    except OSError:   # the current directory is gone
+        return True
+    real = out.resolve()
+    return here != real and real not in here.parents
+
+
+def _carry_over(out: Path, staging: Path) -> None:
+    """Hard-link (or, across devices, copy) what `out` holds besides the bundle into `staging`."""
+    for entry in sorted(os.listdir(out)):
+        if entry in BUNDLE_NAMES or any(is_temporary_of(entry, name) for name in (*BUNDLE_NAMES, STAGING)):
+            continue
+        source, target = out / entry, staging / entry
+        if source.is_symlink():
+            os.symlink(os.readlink(source), target)
+        elif source.is_dir():
+            shutil.copytree(source, target, symlinks=True, copy_function=_link_or_copy)
+        else:
+            _link_or_copy(source, target)
+
+
+def _link_or_copy(source, target) -> None:
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except OSError:
+        shutil.copy2(source, target, follow_symlinks=False)
+
+
+def _swap_in(new: Path, target: Path) -> None:
+    """Put `new` where `target` is. A file replaces it in one rename. A folder is exchanged with it
+    in one step where the system can (Linux renameat2), else the old folder is renamed aside first
+    (and back, should the second rename fail); either way `new` then names the old folder, for the
+    caller to remove."""
+    if not new.is_dir() or not target.is_dir() or target.is_symlink():
+        os.replace(new, target)
+        return
+    if _exchange(new, target):
+        return
+    aside = target.with_name(f"{temporary_prefix(target)}old")
+    try:
+        os.replace(target, aside)
+        os.replace(new, target)
+    except BaseException:   # an error or a signal between the two renames: the old folder goes back
+        if aside.exists() and not target.exists():
+            os.replace(aside, target)
         raise
+    os.replace(aside, new)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (renameat2 with RENAME_EXCHANGE); False where the system or the
+    file system cannot."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):   # not Linux, or a C library without it
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(error, os.strerror(error), str(b))

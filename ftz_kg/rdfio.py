@@ -32,20 +32,43 @@ _SUBJECT = re.compile(r"^(<[^<>\s]*>|[A-Za-z][\w.-]*:[^\s;,()\[\]]*)(?=\s)")
 FORMATS_BY_SUFFIX = {".ttl": "turtle", ".nt": "nt", ".rdf": "xml", ".owl": "xml", ".xml": "xml",
                      ".jsonld": "json-ld"}
 
+# Limits on input files (docs/security-inputs.md). Module constants, as the endpoint's limits are:
+# a program embedding ftz-kg may change them before reading a file.
+#
+# At most this many distinct namespaces bound by a file's prefix declarations (Turtle @prefix and
+# PREFIX, RDF/XML xmlns, prefix terms of a JSON-LD document's top-level @context). rdflib's
+# namespace manager compares each new namespace with every one bound before it, so binding n of
+# them takes time in n squared (20,000 took 85 s); below the limit that costs at most a tenth of a
+# second, and real files declare a few dozen.
+MAX_PREFIXES = 1000
+# At most this many JSON arrays and objects inside one another in a JSON-LD file (the top-level
+# object is 1; our own dumps are 4 deep). rdflib's JSON-LD parser recurses about three Python
+# frames per level and ends in a RecursionError past ~330 levels; 64 leaves room for the frames
+# of whoever calls the parser (a reload inside the server).
+MAX_JSONLD_DEPTH = 64
+# A JSON string or bracket, to find where a text passes MAX_JSONLD_DEPTH.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+# An XML namespace declaration and the namespace it declares.
+_XMLNS = re.compile(r"""(?<![\w:.-])xmlns(?::[^\s=/>]+)?\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+# The endings that make rdflib bind a JSON-LD term as a prefix (rdflib.plugins.shared.jsonld.util).
+_VOCAB_DELIMS = ("#", "/", ":")
+
 
 def parse_turtle(path: Path, graph: Graph | None = None) -> Graph:
     """Parse a Turtle file, turning syntax errors into InputError with file, line and column."""
     text = read_text(Path(path))
     graph = graph if graph is not None else Graph()
+    sink = _PrefixRecorder(graph)
     try:
         with _quiet_rdflib():
-            graph.parse(data=text, format="turtle", publicID=Path(path).resolve().as_uri())
+            sink.parse(data=text, format="turtle", publicID=Path(path).resolve().as_uri())
     except BadSyntax as exc:
         line, column = position(text, getattr(exc, "_i", 0))
         why = getattr(exc, "_why", "bad syntax")
         raise InputError(f"Turtle syntax error: {why}", path=str(path), line=line, column=column) from None
     except Exception as exc:  # rdflib raises plain exceptions for e.g. bad literals or IRIs
         raise InputError(f"cannot parse as Turtle: {exc}", path=str(path)) from None
+    sink.bind_recorded(path, text, "turtle")
     check_terms(graph, path, text)
     return graph
 
@@ -64,20 +87,65 @@ def parse_rdf(path: Path) -> Graph:
     text = read_text(path)
     if fmt == "xml":
         _refuse_xml_declarations(text, path)
+        _count_xml_namespaces(text, path)
     else:
-        _refuse_remote_contexts(text, path)
+        _check_json(text, path)
     graph = Graph()
+    sink = _PrefixRecorder(graph)
     try:
         with _quiet_rdflib():
-            graph.parse(data=text, format=fmt, publicID=path.resolve().as_uri())
+            sink.parse(data=text, format=fmt, publicID=path.resolve().as_uri())
     except Exception as exc:  # SAXParseException carries a position; rdflib's own errors do not
         line = exc.getLineNumber() if hasattr(exc, "getLineNumber") else None
         column = exc.getColumnNumber() + 1 if hasattr(exc, "getColumnNumber") else None
         why = exc.getMessage() if hasattr(exc, "getMessage") else str(exc)
         kind = "RDF/XML" if fmt == "xml" else "JSON-LD"
         raise InputError(f"cannot parse as {kind}: {why}", path=str(path), line=line, column=column) from None
+    sink.bind_recorded(path, text, fmt)
     check_terms(graph, path, text)
     return graph
+
+
+class _PrefixRecorder(Graph):
+    """What rdflib parses into: the target graph's store and namespaces, except that the prefixes
+    the parser binds are recorded, and bound to the target only once they are known to be at most
+    MAX_PREFIXES namespaces (each binding costs time in the number bound before it). The Turtle and
+    RDF/XML parsers bind through the graph they are given; the JSON-LD parser binds through a graph
+    of its own, so JSON-LD is counted before parsing (_check_json)."""
+
+    def __init__(self, target: Graph):
+        super().__init__(store=target.store, identifier=target.identifier,
+                         namespace_manager=target.namespace_manager)
+        self._target = target
+        self._recorded: list[tuple] = []
+
+    def bind(self, prefix, namespace, override=True, replace=False) -> None:
+        self._recorded.append((prefix, namespace, override, replace))
+
+    def bind_recorded(self, path: Path, text: str, fmt: str) -> None:
+        """Bind the recorded prefixes to the target graph, in order, or refuse the file."""
+        seen: dict[str, object] = {}
+        for prefix, namespace, *_ in self._recorded:
+            seen.setdefault(str(namespace), prefix)
+            if len(seen) > MAX_PREFIXES:
+                raise _too_many_prefixes(path, text, fmt, prefix)
+        for prefix, namespace, override, replace in self._recorded:
+            self._target.bind(prefix, namespace, override=override, replace=replace)
+
+
+def _too_many_prefixes(path: Path, text: str, fmt: str, prefix) -> InputError:
+    """The refusal, at the declaration of the first namespace past the limit where it can be found."""
+    name = re.escape(prefix or "")
+    declaration = (re.compile(rf"xmlns{':' + name if name else ''}\s*=") if fmt == "xml"
+                   else re.compile(rf"(?:@prefix|(?i:\bprefix))\s+{name}:"))
+    match = declaration.search(text)
+    return _prefix_limit(path, *(position(text, match.start()) if match else (None, None)))
+
+
+def _prefix_limit(path: Path, line: int | None = None, column: int | None = None, where: str = "") -> InputError:
+    return InputError(f"more than {MAX_PREFIXES} namespaces declared{where}, the limit (MAX_PREFIXES): refused, "
+                      f"as rdflib takes time growing with their square to bind them",
+                      path=str(path), line=line, column=column)
 
 
 def subject_origins(path: Path, graph: Graph) -> dict[URIRef, str]:
@@ -113,14 +181,36 @@ def _refuse_xml_declarations(text: str, path: Path) -> None:
                          line=line, column=column)
 
 
-def _refuse_remote_contexts(text: str, path: Path) -> None:
+def _count_xml_namespaces(text: str, path: Path) -> None:
+    """Refuse RDF/XML declaring more than MAX_PREFIXES namespaces before parsing it: rdflib's
+    RDF/XML parser copies every namespace in scope at each declaration, in time growing with their
+    square, before binding any. Counted in the text, so something that only looks like a
+    declaration (inside a literal) counts too: above the limit only."""
+    seen: set[str] = set()
+    for match in _XMLNS.finditer(text):
+        seen.add(match.group(1) if match.group(1) is not None else match.group(2))
+        if len(seen) > MAX_PREFIXES:
+            raise _prefix_limit(path, *position(text, match.start()))
+
+
+def _check_json(text: str, path: Path) -> None:
+    """Refuse, before rdflib sees it, JSON that is not JSON, JSON-LD nested deeper than
+    MAX_JSONLD_DEPTH, with more than MAX_PREFIXES prefixes in its top-level @context, or with an
+    @context or @import that names a document (a URL or a file)."""
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"JSON syntax error: {exc.msg}", path=str(path), line=exc.lineno, column=exc.colno) from None
-    except RecursionError:
-        raise InputError("JSON nested too deeply to read", path=str(path)) from None
-    found = _remote_context(document)
+    except RecursionError:   # far deeper than the limit: the standard library's parser gave up
+        raise _too_deep(text, path) from None
+    if isinstance(document, dict):
+        contexts = document.get("@context")
+        contexts = contexts if isinstance(contexts, list) else [contexts]
+        prefixes = sum(1 for context in contexts if isinstance(context, dict)
+                       for key, value in context.items() if _binds_prefix(key, value))
+        if prefixes > MAX_PREFIXES:
+            raise _prefix_limit(path, where=" in the top-level @context")
+    found = _remote_context(document, text, path)
     if found:
         key, value = found
         at = text.find(json.dumps(value, ensure_ascii=False)) if isinstance(value, str) else -1
@@ -129,24 +219,57 @@ def _refuse_remote_contexts(text: str, path: Path) -> None:
                          f"never a context from a URL or another file", path=str(path), line=line, column=column)
 
 
-def _remote_context(node) -> tuple[str, object] | None:
-    """The first @context that names a document (a string), or @import, anywhere in the JSON."""
-    if isinstance(node, list):
-        return next((found for item in node if (found := _remote_context(item))), None)
-    if not isinstance(node, dict):
-        return None
-    for key, value in node.items():
+def _binds_prefix(key: str, value) -> bool:
+    """Whether rdflib binds this term of a top-level @context as a prefix (or @vocab as the default)."""
+    if key == "@vocab":
+        return True
+    iri = value.get("@id") if isinstance(value, dict) else value
+    return not key.startswith("@") and isinstance(iri, str) and iri.endswith(_VOCAB_DELIMS)
+
+
+def _remote_context(document, text: str, path: Path) -> tuple[str, object] | None:
+    """The first @context that names a document (a string), or @import, anywhere in the JSON, in
+    document order; and a refusal of JSON nested deeper than MAX_JSONLD_DEPTH. Walked with a stack
+    of its own, so that no nesting can exhaust Python's."""
+    stack = [iter([(None, document)])]
+    while stack:
+        key, node = next(stack[-1], (None, _END))
+        if node is _END:
+            stack.pop()
+            continue
         if key == "@import":
-            return key, value
+            return key, node
         if key == "@context":
-            contexts = value if isinstance(value, list) else [value]
+            contexts = node if isinstance(node, list) else [node]
             named = next((c for c in contexts if isinstance(c, str)), None)
             if named is not None:
                 return key, named
-        found = _remote_context(value)
-        if found:
-            return found
+        if isinstance(node, (dict, list)):
+            if len(stack) > MAX_JSONLD_DEPTH:
+                raise _too_deep(text, path)
+            stack.append(iter(node.items()) if isinstance(node, dict) else ((None, item) for item in node))
     return None
+
+
+_END = object()
+
+
+def _too_deep(text: str, path: Path) -> InputError:
+    """The refusal of JSON nested deeper than MAX_JSONLD_DEPTH, at the bracket that goes too deep."""
+    depth = 0
+    for token in _JSON_TOKEN.finditer(text):
+        bracket = token.group()
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_JSONLD_DEPTH:
+                line, column = position(text, token.start())
+                break
+        elif bracket in "]}":
+            depth -= 1
+    else:
+        line, column = None, None
+    return InputError(f"JSON-LD nested deeper than {MAX_JSONLD_DEPTH} levels of arrays and objects "
+                      f"(MAX_JSONLD_DEPTH) is refused", path=str(path), line=line, column=column)
 
 
 def check_terms(graph: Graph, path: Path, text: str) -> None:
@@ -238,6 +361,11 @@ def remove_stale_temporaries(path: Path) -> None:
                 shutil.rmtree(sibling)
             else:
                 sibling.unlink()
+
+
+def is_temporary_of(name: str, target: str) -> bool:
+    """Whether `name` is a temporary file or folder of `target` (see temporary_prefix)."""
+    return _writer_pid(name, target) is not None
 
 
 def _writer_pid(name: str, target: str) -> int | None:
