@@ -163,7 +163,7 @@ def test_a_failed_write_leaves_the_current_version(tmp_path, graph):
 
 
 def test_the_source_digest_follows_the_file(tmp_path):
-    """Remembered by size and modification time, recomputed when either changes."""
+    """The content hash of the file as it is now, whatever its size and modification time say."""
     import hashlib
     import os
     source = tmp_path / "graph.nt"
