@@ -257,10 +257,101 @@ def sparql_command(file, fmt: str, endpoint, graph_iri, user, password, remote_t
         click.echo(f"error: {refused}", err=True)
         sys.exit(2)
     try:
-        result = _engine(endpoint, graph_iri, user, password, remote_timeout, retries).query(text)
+        engine = _engine(endpoint, graph_iri, user, password, remote_timeout, retries)
     except FtzKgError as error:
         _fail(error)
-    _emit(result, fmt)
+    if endpoint is None:
+        # the embedded engine recurses on the query's structure: the guard bounds that, and should
+        # it still die of a signal on some query, it dies in a child process and this command says so
+        reply = _in_child(lambda: _answer(engine, text, fmt))
+    else:
+        reply = _answer(engine, text, fmt)
+    if reply[0] == "error":
+        click.echo(f"error: {reply[1]}", err=True)
+        sys.exit(reply[2])
+    click.echo(reply[1], nl=False)
+
+
+def _answer(engine, text: str, fmt: str) -> tuple:
+    """Run the query and render the answer: ("ok", output) or ("error", message, exit code)."""
+    from .results import write
+
+    try:
+        return ("ok", write(engine.query(text), fmt))
+    except FtzKgError as error:
+        return ("error", str(error), error.exit_code)
+    except ValueError as error:     # a format the answer cannot take (CSV for a graph …)
+        return ("error", str(error), 2)
+
+
+def _in_child(work) -> tuple:
+    """`work()`'s reply, computed in a forked child: a child killed by a signal (a stack overflow
+    is SIGSEGV) becomes ("error", one line, 2) instead of taking this process with it. Forking
+    costs a few milliseconds; the graph already loaded is shared, not copied."""
+    import os
+    import pickle
+    import signal
+    import traceback
+
+    if not hasattr(os, "fork"):
+        return work()
+    reader, writer = os.pipe()
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:    # the child: reply through the pipe, then leave without the parent's exit handlers
+        status = 0
+        try:
+            os.close(reader)
+            _die_with(parent)
+            try:
+                reply = work()
+            except KeyboardInterrupt:
+                reply = ("error", "interrupted", 130)
+            except Exception as error:  # noqa: BLE001 - reported by the parent, as it would have been
+                traceback.print_exc()
+                reply = ("error", f"unexpected {type(error).__name__}: {error}", 1)
+            with os.fdopen(writer, "wb") as pipe:
+                pipe.write(pickle.dumps(reply))
+        except BaseException:  # noqa: BLE001 - nothing may escape a forked child
+            status = 1
+        finally:
+            os._exit(status)
+    os.close(writer)
+    try:
+        with os.fdopen(reader, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(pid, 0)
+    except BaseException:      # Ctrl-C (or anything else) here: the child goes too
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        raise
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        return ("error", f"the query engine crashed ({name}) on this query and answered nothing; "
+                         f"simplify the query", 2)
+    if not data:
+        return ("error", "the query engine stopped without an answer", 2)
+    return pickle.loads(data)
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this child when its parent dies (Linux): a runaway query must not
+    outlive a command stopped by SIGTERM or SIGKILL."""
+    import ctypes
+    import os
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)     # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):   # not Linux: the query ends on its own
+        return
+    if os.getppid() != parent:          # the parent died before the call
+        os._exit(1)
 
 
 @main.command("export")

@@ -86,7 +86,9 @@ def virtuoso_server(folder: Path):
     base = f"http://127.0.0.1:{http_port}"
     try:
         _wait(base + "/sparql", None, 60, "virtuoso")
-        yield Store("virtuoso", base + "/sparql", base + "/sparql", base + "/sparql-graph-crud-auth",
+        # reads through the anonymous /sparql, which may not write (scripts/start-virtuoso); writes
+        # authenticate (Digest) at /sparql-auth and /sparql-graph-crud-auth
+        yield Store("virtuoso", base + "/sparql", base + "/sparql-auth", base + "/sparql-graph-crud-auth",
                     user="dba", password=password)
     finally:
         subprocess.run(["bash", str(ROOT / "scripts" / "stop-virtuoso"), str(folder)], env=env,
