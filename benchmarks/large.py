@@ -8,7 +8,7 @@ Writes (or reuses, with --dump) the synthetic N-Triples (benchmarks/synthetic.py
    canned query (first run and median warm run);
 2. writes them into an on-disk store directory as `serve --store-dir` does, and opens it again;
 3. publishes them into Oxigraph's server (`pip install oxigraph`; on disk, loopback) with
-   `ftz_kg.publish` through the Graph Store Protocol straight into the target graph (`--direct`:
+   `ftz_kg.remote.publish` through the Graph Store Protocol straight into the target graph (`--direct`:
    Oxigraph's server holds a MOVE of 5.4 million triples in memory and ran out of the machine's
    24 GB doing it), checks the count, and runs every canned query there.
 
@@ -34,12 +34,12 @@ sys.path.insert(0, str(HERE))
 
 from publish import GRAPH, start_oxigraph  # noqa: E402
 
-from ftz_kg.binding import bind  # noqa: E402
-from ftz_kg.catalogue import Catalogue  # noqa: E402
-from ftz_kg.ondisk import StoreDir  # noqa: E402
-from ftz_kg.publish import Target, publish_lines  # noqa: E402
-from ftz_kg.remote import RemoteEngine, Transport  # noqa: E402
-from ftz_kg.store import OxigraphEngine, load_ntriples  # noqa: E402
+from ftz_kg.query.binding import bind  # noqa: E402
+from ftz_kg.query.catalogue import Catalogue  # noqa: E402
+from ftz_kg.query.ondisk import StoreDir  # noqa: E402
+from ftz_kg.remote.publish import Target, publish_lines  # noqa: E402
+from ftz_kg.remote.client import RemoteEngine, Transport  # noqa: E402
+from ftz_kg.query.store import OxigraphEngine, load_ntriples  # noqa: E402
 
 
 def timed_queries(engine, texts: dict[str, str], runs: int) -> dict[str, dict[str, float]]:

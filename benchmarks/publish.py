@@ -2,7 +2,7 @@
 
 Starts Oxigraph's server (`pip install oxigraph`) on loopback with an on-disk store, publishes
 the real graph and synthetic graphs FACTOR times its size (benchmarks/synthetic.py) with
-`ftz_kg.publish` — through the Graph Store HTTP Protocol and through SPARQL Update batches —
+`ftz_kg.remote.publish` — through the Graph Store HTTP Protocol and through SPARQL Update batches —
 and prints triples per second. Then times every canned query (median of --runs warm runs) on
 the embedded store and on the server holding the real graph, with the ratio.
 
@@ -28,12 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import httpx  # noqa: E402
 from synthetic import synthetic_lines  # noqa: E402
 
-from ftz_kg.binding import bind  # noqa: E402
-from ftz_kg.build import build  # noqa: E402
-from ftz_kg.catalogue import Catalogue  # noqa: E402
-from ftz_kg.publish import Target, ntriples_lines, publish_lines  # noqa: E402
-from ftz_kg.remote import RemoteEngine, Transport  # noqa: E402
-from ftz_kg.store import OxigraphEngine  # noqa: E402
+from ftz_kg.query.binding import bind  # noqa: E402
+from ftz_kg.pipeline.build import build  # noqa: E402
+from ftz_kg.query.catalogue import Catalogue  # noqa: E402
+from ftz_kg.remote.publish import Target, ntriples_lines, publish_lines  # noqa: E402
+from ftz_kg.remote.client import RemoteEngine, Transport  # noqa: E402
+from ftz_kg.query.store import OxigraphEngine  # noqa: E402
 
 GRAPH = "https://w3id.org/ftz-kg/graph"
 

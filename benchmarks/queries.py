@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ftz_kg.binding import bind  # noqa: E402
-from ftz_kg.build import build  # noqa: E402
-from ftz_kg.catalogue import Catalogue  # noqa: E402
-from ftz_kg.store import OxigraphEngine, RdflibEngine  # noqa: E402
+from ftz_kg.query.binding import bind  # noqa: E402
+from ftz_kg.pipeline.build import build  # noqa: E402
+from ftz_kg.query.catalogue import Catalogue  # noqa: E402
+from ftz_kg.query.store import OxigraphEngine, RdflibEngine  # noqa: E402
 
 TARGET_MS = 5.0
 

@@ -59,7 +59,7 @@ def _child(stage: str, dump: str, runs: int) -> dict:
         result["seconds"] = time.perf_counter() - start
     elif stage == "validate":
         from rdflib import Graph
-        from ftz_kg.validate import load_shapes, validate_graph
+        from ftz_kg.pipeline.validate import load_shapes, validate_graph
         graph = Graph()
         graph.parse(dump, format="nt")
         shapes = load_shapes()
@@ -108,9 +108,9 @@ def _child(stage: str, dump: str, runs: int) -> dict:
 
 
 def _queries(store, runs: int) -> dict:
-    from ftz_kg.binding import bind
-    from ftz_kg.catalogue import Catalogue
-    from ftz_kg.store import OxigraphEngine
+    from ftz_kg.query.binding import bind
+    from ftz_kg.query.catalogue import Catalogue
+    from ftz_kg.query.store import OxigraphEngine
 
     engine = OxigraphEngine(store=store)
     first, warm = {}, {}
@@ -187,9 +187,9 @@ def serve_stage(dump: Path, folder: Path, http_seconds: int) -> dict:
     import shutil
     from urllib.parse import quote
 
-    from ftz_kg.binding import bind
-    from ftz_kg.catalogue import Catalogue
-    from ftz_kg.store import OxigraphEngine, load_ntriples
+    from ftz_kg.query.binding import bind
+    from ftz_kg.query.catalogue import Catalogue
+    from ftz_kg.query.store import OxigraphEngine, load_ntriples
 
     sys.path.insert(0, str(HERE))
     from serve_load import free_port, wrk

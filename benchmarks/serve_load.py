@@ -34,10 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
 
-from ftz_kg.binding import bind  # noqa: E402
-from ftz_kg.build import build  # noqa: E402
-from ftz_kg.catalogue import Catalogue  # noqa: E402
-from ftz_kg.store import OxigraphEngine  # noqa: E402
+from ftz_kg.query.binding import bind  # noqa: E402
+from ftz_kg.pipeline.build import build  # noqa: E402
+from ftz_kg.query.catalogue import Catalogue  # noqa: E402
+from ftz_kg.query.store import OxigraphEngine  # noqa: E402
 
 DEFAULT_QUERIES = ["parallel-approval", "measures-by-zone", "experiences-by-agency", "agencies-ranked",
                    "zones-by-batch", "label-search"]

@@ -77,7 +77,7 @@ def synthetic_lines(template: Graph, factor: int, seed: int = 7) -> Iterator[str
 
 
 def template_graph() -> Graph:
-    from ftz_kg.build import build
+    from ftz_kg.pipeline.build import build
     return build().graph
 
 

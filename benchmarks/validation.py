@@ -3,7 +3,7 @@
 Times, median of --runs runs each, on the real graph (built once):
   (a) pySHACL with its default settings and the shapes as written (the peer),
   (a') pySHACL with the settings we use (no inference, warnings allowed), shapes as written,
-  (b) our path, ftz_kg.validate.validate_graph (prepared SPARQL, hoisted property shapes),
+  (b) our path, ftz_kg.pipeline.validate.validate_graph (prepared SPARQL, hoisted property shapes),
   (c) `python -m ftz_kg.cli validate` in a fresh process (build + validate + report), wall clock.
 Prints ratios against (b) and the cold target, and the load average before and after (the
 machine is shared; a busy machine inflates every figure). Writes the figures as JSON with --json.
@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 import pyshacl  # noqa: E402
 
-from ftz_kg.build import build  # noqa: E402
-from ftz_kg.validate import load_shapes, validate_graph, validate_graph_reference  # noqa: E402
+from ftz_kg.pipeline.build import build  # noqa: E402
+from ftz_kg.pipeline.validate import load_shapes, validate_graph, validate_graph_reference  # noqa: E402
 
 TARGET_COLD_S = 2.0
 EXAMPLES = ROOT / "tests" / "shapes"
@@ -47,7 +47,7 @@ def pyrudof_validate(data_turtle: str, shapes_path: Path) -> bool:
 def pyrudof_coverage(shapes_path: Path) -> tuple[int, list[str]]:
     """Which of the invalid examples (one per shape and case, tests/shapes/invalid) pyrudof rejects:
     where it accepts one, it does not check that constraint as pySHACL does."""
-    from ftz_kg.rdfio import parse_turtle
+    from ftz_kg.pipeline.rdfio import parse_turtle
     from ftz_kg.resources import ontology_file
     missed = []
     examples = sorted((EXAMPLES / "invalid").glob("*.ttl"))

@@ -9,8 +9,9 @@ from pathlib import Path
 import click
 from rdflib import Graph
 
-from . import RELEASE_DATE, __version__
-from .errors import EXIT_OK, EXIT_VIOLATIONS, FtzKgError
+from ftz_kg import RELEASE_DATE
+from ftz_kg import __version__
+from ftz_kg.errors import EXIT_OK, EXIT_VIOLATIONS, FtzKgError
 
 
 def _fail(error: FtzKgError) -> None:
@@ -54,8 +55,8 @@ def _writing(out: Path):
 def _load_or_build(file: Path | None):
     """A graph to work on: the given RDF file (Turtle, N-Triples, RDF/XML or JSON-LD, by its
     extension), or a fresh build of the curated sources."""
-    from .build import BuildResult, build
-    from .rdfio import parse_rdf, subject_origins
+    from ftz_kg.pipeline.build import BuildResult, build
+    from ftz_kg.pipeline.rdfio import parse_rdf, subject_origins
 
     if file is None:
         return build()
@@ -74,8 +75,8 @@ def main() -> None:
               default=Path("build/ftz-kg.ttl"), show_default=True, help="Where to write the graph (Turtle).")
 def build_command(out: Path) -> None:
     """Build the complete graph (ontology + data) from the curated sources in graph/."""
-    from .build import build
-    from .rdfio import atomic_write, serialize_turtle
+    from ftz_kg.pipeline.build import build
+    from ftz_kg.pipeline.rdfio import atomic_write, serialize_turtle
 
     with _writing(out):
         result = build()
@@ -91,7 +92,7 @@ def validate_command(file: Path | None, fmt: str) -> None:
 
     Exit 0 when it conforms, 1 on violations (warnings alone do not fail), 2 on unusable input.
     """
-    from .validate import FORMATTERS, load_shapes, validate_graph
+    from ftz_kg.pipeline.validate import FORMATTERS, load_shapes, validate_graph
 
     try:
         result = _load_or_build(file)
@@ -107,7 +108,7 @@ def validate_command(file: Path | None, fmt: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def stats_command(file: Path | None, fmt: str) -> None:
     """Count entities per class in FILE (default: a fresh build), beside the report's own totals."""
-    from . import stats
+    from ftz_kg.pipeline import stats
 
     try:
         graph: Graph = _load_or_build(file).graph
@@ -131,7 +132,7 @@ def _param_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 def _emit(result, fmt: str) -> None:
-    from .results import write
+    from ftz_kg.query.results import write
 
     try:
         click.echo(write(result, fmt), nl=False)
@@ -169,7 +170,7 @@ def remote_options(*, endpoint_help: str, endpoint_required: bool = False):
 def _transport(user, password, remote_timeout, retries):
     import os
 
-    from .remote import Transport
+    from ftz_kg.remote.client import Transport
 
     if user and password is None:
         raise click.BadParameter("--user needs a password (--password or FTZ_KG_PASSWORD)", param_hint="--user")
@@ -181,9 +182,9 @@ def _transport(user, password, remote_timeout, retries):
 def _engine(endpoint, graph_iri, user, password, remote_timeout, retries):
     """The embedded store, or the remote endpoint when --endpoint is given."""
     if endpoint is None:
-        from .store import default_engine
+        from ftz_kg.query.store import default_engine
         return default_engine()
-    from .remote import RemoteEngine
+    from ftz_kg.remote.client import RemoteEngine
     return RemoteEngine(endpoint, _transport(user, password, remote_timeout, retries), graph=graph_iri or None)
 
 
@@ -191,7 +192,7 @@ def _engine(endpoint, graph_iri, user, password, remote_timeout, retries):
 @click.option("--search", "words", default="", help="Only queries whose name, question or tags contain all WORDS.")
 def queries_command(words: str) -> None:
     """List the catalogue of canned queries: name and question."""
-    from .catalogue import Catalogue
+    from ftz_kg.query.catalogue import Catalogue
 
     try:
         catalogue = Catalogue.load()
@@ -215,8 +216,8 @@ def queries_command(words: str) -> None:
 def query_command(name: str, params: tuple[str, ...], lang: str | None, fmt: str, endpoint, graph_iri, user,
                   password, remote_timeout, retries) -> None:
     """Run canned query NAME on the embedded store (or a remote one with --endpoint)."""
-    from .binding import bind
-    from .catalogue import Catalogue
+    from ftz_kg.query.binding import bind
+    from ftz_kg.query.catalogue import Catalogue
 
     values = _param_pairs(params)
     try:
@@ -237,7 +238,7 @@ def query_command(name: str, params: tuple[str, ...], lang: str | None, fmt: str
 def sparql_command(file, fmt: str, endpoint, graph_iri, user, password, remote_timeout, retries) -> None:
     """Run any read-only SPARQL query from FILE (or - for standard input) on the embedded store
     (or a remote one with --endpoint)."""
-    from .guard import Refused, check_query
+    from ftz_kg.query.guard import Refused, check_query
 
     data = file.read()
     try:
@@ -274,7 +275,7 @@ def sparql_command(file, fmt: str, endpoint, graph_iri, user, password, remote_t
 
 def _answer(engine, text: str, fmt: str) -> tuple:
     """Run the query and render the answer: ("ok", output) or ("error", message, exit code)."""
-    from .results import write
+    from ftz_kg.query.results import write
 
     try:
         return ("ok", write(engine.query(text), fmt))
@@ -366,9 +367,10 @@ def export_command(fmt: str, out: Path, graph_file: Path | None) -> None:
     """Write the graph as a dump, deterministically and atomically."""
     import datetime
 
-    from . import export, resources
-    from .rdfio import parse_turtle, serialize_turtle
-    from .void import describe
+    from ftz_kg.pipeline import export
+    from ftz_kg import resources
+    from ftz_kg.pipeline.rdfio import parse_turtle, serialize_turtle
+    from ftz_kg.pipeline.void import describe
 
     with _writing(out):
         graph = _load_or_build(graph_file).graph
@@ -404,8 +406,8 @@ def publish_command(endpoint, graph_iri, user, password, remote_timeout, retries
     the target graph (--graph-iri). On any failure the target graph is left as it was.
     With --direct the graph is loaded into the target graph itself and verified there.
     """
-    from .publish import Target, publish
-    from .validate import load_shapes, validate_graph
+    from ftz_kg.remote.publish import Target, publish
+    from ftz_kg.pipeline.validate import load_shapes, validate_graph
 
     try:
         target = Target(endpoint, update_endpoint, graph_store)
@@ -465,11 +467,13 @@ def serve_command(host: str, port: int, graph_file: Path | None, store_url: str 
     import uvicorn
     from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
-    from . import linkeddata, reloading, resources
-    from .endpoint import Settings, create_app
-    from .httpserver import uvicorn_options
-    from .rdfio import parse_turtle
-    from .streaming import with_write_timeout
+    from ftz_kg.web import linkeddata
+    from ftz_kg.web import reloading
+    from ftz_kg import resources
+    from ftz_kg.web.endpoint import Settings, create_app
+    from ftz_kg.web.httpserver import uvicorn_options
+    from ftz_kg.pipeline.rdfio import parse_turtle
+    from ftz_kg.web.streaming import with_write_timeout
 
     if store_url and graph_file is not None:
         raise click.BadParameter("give either --graph or --store", param_hint="--store")
@@ -514,18 +518,18 @@ class GraphDoesNotValidate(GraphNotServable):
 def _serve_loader(graph_file, store_url, graph_iri, shapes, workers, max_rows, transport, store_dir=None,
                   max_bytes=16 * 1024 * 1024):
     """A function that loads and validates the graph to serve, from the same source every time."""
-    from .reloading import Loaded
+    from ftz_kg.web.reloading import Loaded
 
     if store_url:
-        from .forwarding import ForwardingRunner
-        from .remote import RemoteEngine
+        from ftz_kg.web.forwarding import ForwardingRunner
+        from ftz_kg.remote.client import RemoteEngine
         lookup = RemoteEngine(store_url, transport(), graph=graph_iri)
     if store_dir is not None:
-        from .ondisk import StoreDir
+        from ftz_kg.query.ondisk import StoreDir
         directory = StoreDir(store_dir)     # locked for as long as this process serves it
 
     def validated(result) -> None:
-        from .validate import validate_graph
+        from ftz_kg.pipeline.validate import validate_graph
         report = validate_graph(result.graph, shapes, result.origins)
         if not report.conforms:
             raise GraphDoesNotValidate(f"the graph does not validate ({report.count('Violation')} violation(s)); "
@@ -533,7 +537,7 @@ def _serve_loader(graph_file, store_url, graph_iri, shapes, workers, max_rows, t
 
     def load() -> Loaded:
         if store_url:
-            from .build import BuildResult
+            from ftz_kg.pipeline.build import BuildResult
             # the pages and dumps work on a snapshot of the published graph, taken at each (re)load
             result = BuildResult(lookup.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }").graph)
             if len(result.graph) == 0:
@@ -542,7 +546,7 @@ def _serve_loader(graph_file, store_url, graph_iri, shapes, workers, max_rows, t
             validated(result)
             return Loaded(result.graph, b"", lookup, len(result.graph),
                           ForwardingRunner(lookup, size=workers, max_rows=max_rows, max_bytes=max_bytes))
-        from .store import OxigraphEngine, load_ntriples
+        from ftz_kg.query.store import OxigraphEngine, load_ntriples
         if store_dir is not None:
             wanted = _source_fingerprint(graph_file, directory.file_digest)
             stored = directory.current(wanted)
@@ -566,8 +570,9 @@ def _serve_loader(graph_file, store_url, graph_iri, shapes, workers, max_rows, t
 def _source_fingerprint(graph_file: Path | None, file_digest) -> str:
     """What decides a stored graph: the graph file (or the curated sources it is built from), the
     ontology and shapes it is validated against, and this version of ftz-kg."""
-    from . import __version__, resources
-    from .ondisk import files_digest, fingerprint
+    from ftz_kg import __version__
+    from ftz_kg import resources
+    from ftz_kg.query.ondisk import files_digest, fingerprint
 
     rules = files_digest([p for p in resources.ontology_dir().iterdir() if p.is_file()])
     if graph_file is None:

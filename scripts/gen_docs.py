@@ -86,8 +86,8 @@ def _options_table(command, ctx) -> str:
 # --------------------------------------------------------------------------- the HTTP API
 
 def http_reference() -> str:
-    from ftz_kg.catalogue import Catalogue
-    from ftz_kg.endpoint import _openapi
+    from ftz_kg.query.catalogue import Catalogue
+    from ftz_kg.web.endpoint import _openapi
 
     document = _openapi(Catalogue.load(), "/")
     out = [f"Generated from the OpenAPI {document['openapi']} document that the server publishes at "
@@ -124,7 +124,7 @@ def http_reference() -> str:
 # --------------------------------------------------------------------------- the canned queries
 
 def queries_reference() -> str:
-    from ftz_kg.catalogue import Catalogue
+    from ftz_kg.query.catalogue import Catalogue
 
     catalogue = Catalogue.load()
     queries = list(catalogue)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from ftz_kg import resources
-from ftz_kg.build import build
-from ftz_kg.rdfio import parse_turtle
-from ftz_kg.validate import load_shapes, validate_graph
+from ftz_kg.pipeline.build import build
+from ftz_kg.pipeline.rdfio import parse_turtle
+from ftz_kg.pipeline.validate import load_shapes, validate_graph
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import SKOS
 
 from ftz_kg.cli import main
-from ftz_kg.rdfio import serialize_turtle
+from ftz_kg.pipeline.rdfio import serialize_turtle
 
 from .helpers import copy_sources
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from rdflib import Graph
 
 from ftz_kg.cli import main
-from ftz_kg.results import display_width
+from ftz_kg.query.results import display_width
 
 
 def run(*args, input=None):

@@ -6,7 +6,7 @@
 - Every `sh` and `python` block of every page under docs/ runs as the README's do
   (tests/test_readme.py's runner): in order, in a scratch folder per page, against servers the page
   starts or one started for it. Every `sparql` block runs on the embedded store and answers.
-- `ftz-kg serve` serves the built site at /docs/ (ftz_kg/docsite.py); pages carry the release in
+- `ftz-kg serve` serves the built site at /docs/ (ftz_kg/web/docsite.py); pages carry the release in
   their footer, VoID names it, `ftz-kg --version` prints it, and CHANGELOG.md has its section.
 """
 
@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from starlette.applications import Starlette
 
 import ftz_kg
-from ftz_kg import docsite
+from ftz_kg.web import docsite
 
 from .server import running_server
 from .test_readme import ROOT, blocks_of, run_blocks
@@ -55,7 +55,7 @@ def test_site_builds_strictly_with_every_page(site):
 
 
 def test_reference_pages_are_generated_from_the_code(site):
-    from ftz_kg.catalogue import Catalogue
+    from ftz_kg.query.catalogue import Catalogue
     from ftz_kg.cli import main
 
     cli = (site / "reference" / "cli" / "index.html").read_text(encoding="utf-8")
@@ -198,7 +198,7 @@ def test_void_names_the_version_and_release_date():
     from rdflib import Graph, Literal, URIRef
     from rdflib.namespace import DCTERMS, XSD
 
-    from ftz_kg.void import DATASET, describe
+    from ftz_kg.pipeline.void import DATASET, describe
 
     description = describe(Graph(), {}, "2026-12-06")
     assert (DATASET, DCTERMS.hasVersion, Literal(ftz_kg.__version__)) in description

@@ -15,7 +15,7 @@ from rdflib import Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, RDF, SKOS
 
 from ftz_kg.cli import main
-from ftz_kg.export import GRAPH_NAMES
+from ftz_kg.pipeline.export import GRAPH_NAMES
 
 from .helpers import copy_sources
 

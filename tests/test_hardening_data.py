@@ -29,9 +29,10 @@ import pytest
 from click.testing import CliRunner
 from rdflib import Graph, Literal, URIRef
 
-from ftz_kg import export, resources
+from ftz_kg.pipeline import export
+from ftz_kg import resources
 from ftz_kg.cli import main
-from ftz_kg.rdfio import parse_rdf, serialize_turtle
+from ftz_kg.pipeline.rdfio import parse_rdf, serialize_turtle
 from ftz_kg.vocab import bind_prefixes
 
 from .helpers import copy_sources

@@ -40,8 +40,8 @@ from rdflib import Graph, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, Namespace
 
-from ftz_kg.catalogue import Catalogue
-from ftz_kg.guard import (
+from ftz_kg.query.catalogue import Catalogue
+from ftz_kg.query.guard import (
     DATASET_GRAPH,
     MAX_NESTING,
     Checked,
@@ -49,7 +49,7 @@ from ftz_kg.guard import (
     check_dataset,
     check_query,
 )
-from ftz_kg.linkeddata import entity_iri
+from ftz_kg.web.linkeddata import entity_iri
 from ftz_kg.vocab import BASE
 
 from .helpers import w3c_sparql11

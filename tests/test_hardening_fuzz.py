@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, SKOS
 
-from ftz_kg import conneg
-from ftz_kg.binding import ParameterError, bind, where_brace, with_values
-from ftz_kg.catalogue import Catalogue
-from ftz_kg.store import GraphResult, OxigraphEngine, SelectResult
+from ftz_kg.web import conneg
+from ftz_kg.query.binding import ParameterError, bind, where_brace, with_values
+from ftz_kg.query.catalogue import Catalogue
+from ftz_kg.query.store import GraphResult, OxigraphEngine, SelectResult
 
 pytestmark = pytest.mark.hardening
 

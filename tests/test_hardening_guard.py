@@ -39,9 +39,9 @@ from rdflib import Graph
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, Namespace
 
-from ftz_kg.catalogue import Catalogue
+from ftz_kg.query.catalogue import Catalogue
 from ftz_kg.cli import DEFAULT_GRAPH_IRI, main
-from ftz_kg.guard import BUILTINS, MAX_CHAIN, MAX_NESTING, MAX_PATH_STEPS, XSD_CASTS, Refused, check_query
+from ftz_kg.query.guard import BUILTINS, MAX_CHAIN, MAX_NESTING, MAX_PATH_STEPS, XSD_CASTS, Refused, check_query
 
 from .helpers import w3c_sparql11
 from .server import running_server

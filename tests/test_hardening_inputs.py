@@ -26,10 +26,11 @@ import httpx
 import pytest
 from rdflib import Graph, URIRef
 
-from ftz_kg import export, resources
+from ftz_kg.pipeline import export
+from ftz_kg import resources
 from ftz_kg.errors import InputError
-from ftz_kg.ondisk import StoreDir
-from ftz_kg.rdfio import MAX_JSONLD_DEPTH, MAX_PREFIXES, parse_rdf, parse_turtle, serialize_turtle
+from ftz_kg.query.ondisk import StoreDir
+from ftz_kg.pipeline.rdfio import MAX_JSONLD_DEPTH, MAX_PREFIXES, parse_rdf, parse_turtle, serialize_turtle
 
 from .helpers import copy_sources
 from .server import free_port, running_server

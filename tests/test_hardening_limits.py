@@ -154,7 +154,10 @@ def run_in_background(base: str, query: str) -> dict:
 
     def run():
         with httpx.Client(base_url=base, timeout=120) as http:
-            reply["response"] = http.post("/sparql", content=query.encode(), headers=DIRECT)
+            try:
+                reply["response"] = http.post("/sparql", content=query.encode(), headers=DIRECT)
+            except httpx.HTTPError as error:    # the test may kill the server under it
+                reply["error"] = error
     reply["thread"] = threading.Thread(target=run, daemon=True)
     reply["thread"].start()
     return reply
@@ -363,7 +366,7 @@ class _RemoteAnswering:
 
 
 def _forward(result, writer: str, max_bytes: int):
-    from ftz_kg.forwarding import ForwardingRunner
+    from ftz_kg.web.forwarding import ForwardingRunner
     runner = ForwardingRunner(_RemoteAnswering(result), max_bytes=max_bytes)
 
     async def forward():
@@ -379,7 +382,7 @@ def _forward(result, writer: str, max_bytes: int):
 ])
 def test_answers_forwarded_from_a_remote_store_are_cut_at_the_byte_limit_too(writer, parse):
     from rdflib import Literal
-    from ftz_kg.store import SelectResult
+    from ftz_kg.query.store import SelectResult
     rows = [(Literal(f"{index:05d}" + "a" * 1000),) for index in range(2000)]     # about 2 MB
     answer = _forward(SelectResult(["x"], rows), writer, 100_000)
     assert answer.truncated == "bytes" and len(answer.body) <= 100_000
@@ -391,7 +394,7 @@ def test_answers_forwarded_from_a_remote_store_are_cut_at_the_byte_limit_too(wri
 
 def test_graphs_forwarded_from_a_remote_store_are_cut_at_the_byte_limit_too():
     from rdflib import Graph, Literal, URIRef
-    from ftz_kg.store import GraphResult
+    from ftz_kg.query.store import GraphResult
     graph = Graph()
     for index in range(2000):
         graph.add((URIRef(f"https://w3id.org/ftz-kg/zone/z{index}"), URIRef("https://w3id.org/ftz-kg/def#note"),

@@ -21,9 +21,9 @@ from click.testing import CliRunner
 from ftz_kg.cli import main
 from ftz_kg.errors import (EXIT_REMOTE_BAD_RESPONSE, EXIT_REMOTE_FAILED, EXIT_UNSAFE_URL, EXIT_UNUSABLE_INPUT,
                            FtzKgError)
-from ftz_kg.forwarding import ForwardingRunner
-from ftz_kg.guard import Refused
-from ftz_kg.remote import MAX_RESULT_BYTES, MAX_RESULT_BYTES_ENV, BadResponse, Transport
+from ftz_kg.web.forwarding import ForwardingRunner
+from ftz_kg.query.guard import Refused
+from ftz_kg.remote.client import MAX_RESULT_BYTES, MAX_RESULT_BYTES_ENV, BadResponse, Transport
 
 from .faulty_server import faulty_server
 from .server import free_port, running_server

@@ -24,9 +24,9 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import SKOS
 
-from ftz_kg import pages
-from ftz_kg.httpserver import HEAD_TIMEOUT, MAX_HEAD_BYTES, MAX_HEADERS
-from ftz_kg.rdfio import serialize_turtle
+from ftz_kg.web import pages
+from ftz_kg.web.httpserver import HEAD_TIMEOUT, MAX_HEAD_BYTES, MAX_HEADERS
+from ftz_kg.pipeline.rdfio import serialize_turtle
 
 from .server import running_server
 from .test_browser import CHROMIUM, FLAGS, block_all_but

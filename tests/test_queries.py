@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from rdflib import Literal, URIRef
 
-from ftz_kg.binding import ParameterError, bind
-from ftz_kg.catalogue import Catalogue
-from ftz_kg.store import AskResult, GraphResult, OxigraphEngine, RdflibEngine, SelectResult
+from ftz_kg.query.binding import ParameterError, bind
+from ftz_kg.query.catalogue import Catalogue
+from ftz_kg.query.store import AskResult, GraphResult, OxigraphEngine, RdflibEngine, SelectResult
 
 BASE = "https://w3id.org/ftz-kg/"
 ZH = lambda short: f"中国（{short}）自由贸易试验区"  # noqa: E731  the official zone name

@@ -15,7 +15,7 @@ import pytest
 from rdflib import Literal, URIRef
 from rdflib.namespace import SKOS
 
-from ftz_kg.rdfio import serialize_turtle
+from ftz_kg.pipeline.rdfio import serialize_turtle
 
 from .server import running_server
 
@@ -140,7 +140,7 @@ def test_reload_cache_is_emptied(graph_file, built):
 def test_admin_reload_refused_from_another_host():
     from starlette.requests import Request
 
-    from ftz_kg.reloading import admin_reload
+    from ftz_kg.web.reloading import admin_reload
 
     class Untouchable:
         async def reload(self):

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from ftz_kg.cli import main
 from ftz_kg.errors import (EXIT_REMOTE_BAD_RESPONSE, EXIT_REMOTE_BUSY, EXIT_REMOTE_FAILED, EXIT_REMOTE_REFUSED,
                            EXIT_REMOTE_TIMEOUT, EXIT_REMOTE_UNREACHABLE, EXIT_UNSAFE_URL, EXIT_UNUSABLE_INPUT)
-from ftz_kg.remote import USER_AGENT
+from ftz_kg.remote.client import USER_AGENT
 
 from .faulty_server import faulty_server
 from .server import free_port

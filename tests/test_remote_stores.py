@@ -10,13 +10,13 @@ import pytest
 from click.testing import CliRunner
 from rdflib import Graph, Literal
 
-from ftz_kg.binding import bind
-from ftz_kg.catalogue import Catalogue
+from ftz_kg.query.binding import bind
+from ftz_kg.query.catalogue import Catalogue
 from ftz_kg.cli import DEFAULT_GRAPH_IRI, main
 from ftz_kg.errors import EXIT_PUBLISH_UNVERIFIED, EXIT_REMOTE_UNREACHABLE
-from ftz_kg.publish import Target, publish
-from ftz_kg.remote import EndpointUnreachable, RemoteEngine, Reply, Transport
-from ftz_kg.store import AskResult, SelectResult, default_engine
+from ftz_kg.remote.publish import Target, publish
+from ftz_kg.remote.client import EndpointUnreachable, RemoteEngine, Reply, Transport
+from ftz_kg.query.store import AskResult, SelectResult, default_engine
 
 from .server import running_server
 from .stores import oxigraph_server, virtuoso_server

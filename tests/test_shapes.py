@@ -16,8 +16,8 @@ from rdflib import Graph
 from rdflib.compare import isomorphic
 from rdflib.namespace import RDF, SH, SKOS
 
-from ftz_kg.rdfio import parse_turtle
-from ftz_kg.validate import validate_graph, validate_graph_reference
+from ftz_kg.pipeline.rdfio import parse_turtle
+from ftz_kg.pipeline.validate import validate_graph, validate_graph_reference
 from ftz_kg.vocab import FTZSH
 
 EXAMPLES = Path(__file__).parent / "shapes"
@@ -118,7 +118,7 @@ def test_fast_path_agrees_with_plain_pyshacl_on_every_example(example, ontology,
 
 def test_fast_path_parses_each_sparql_text_once(graph, shapes, monkeypatch):
     """pySHACL runs BroaderInSameSchemeShape's query once per concept (~100): parsed once."""
-    from ftz_kg import validate
+    from ftz_kg.pipeline import validate
 
     parse, parsed = validate.parseQuery, []
     monkeypatch.setattr(validate, "_PREPARED", {})
@@ -128,7 +128,7 @@ def test_fast_path_parses_each_sparql_text_once(graph, shapes, monkeypatch):
 
 
 def test_fast_path_gives_property_shapes_their_node_shapes_targets(shapes):
-    from ftz_kg.validate import _hoist_property_shapes
+    from ftz_kg.pipeline.validate import _hoist_property_shapes
 
     hoisted, added = _hoist_property_shapes(shapes)
     assert (FTZSH.PrefLabelZh, SH.targetClass, SKOS.Concept) in hoisted

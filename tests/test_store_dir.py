@@ -17,8 +17,8 @@ import pytest
 from rdflib import Literal, URIRef
 from rdflib.namespace import SKOS
 
-from ftz_kg.ondisk import StoreDir, StoreDirError
-from ftz_kg.rdfio import serialize_turtle
+from ftz_kg.query.ondisk import StoreDir, StoreDirError
+from ftz_kg.pipeline.rdfio import serialize_turtle
 
 from .server import running_server
 from .test_reload import grown, served_count, wait_for

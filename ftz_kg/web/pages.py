@@ -7,8 +7,8 @@ from __future__ import annotations
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
 
-from .rendering import render
-from .vocab import BASE, FTZ
+from ftz_kg.web.rendering import render
+from ftz_kg.vocab import BASE, FTZ
 
 LANGS = ("zh", "en")
 UI = {

@@ -10,8 +10,8 @@ import unicodedata
 
 from rdflib import BNode, Graph, Literal, URIRef
 
-from .store import AskResult, GraphResult, Result, SelectResult
-from .vocab import PREFIXES, bind_prefixes
+from ftz_kg.query.store import AskResult, GraphResult, Result, SelectResult
+from ftz_kg.vocab import PREFIXES, bind_prefixes
 
 FORMATS = ("table", "csv", "tsv", "json", "sparql-json", "turtle")
 _PREFIXES = sorted(((str(ns), p) for p, ns in PREFIXES.items()), key=lambda x: -len(x[0]))

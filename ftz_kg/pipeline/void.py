@@ -5,9 +5,10 @@ from __future__ import annotations
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, XSD
 
-from . import RELEASE_DATE, __version__
-from .export import FILE_NAMES, MEDIA_TYPES, entities
-from .vocab import BASE, bind_prefixes
+from ftz_kg import RELEASE_DATE
+from ftz_kg import __version__
+from ftz_kg.pipeline.export import FILE_NAMES, MEDIA_TYPES, entities
+from ftz_kg.vocab import BASE, bind_prefixes
 
 VOID = Namespace("http://rdfs.org/ns/void#")
 DATASET = URIRef(BASE + "dataset")

@@ -15,9 +15,9 @@ from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.plugins.sparql.sparql import Query
 from rdflib.plugins.stores.memory import Memory, SimpleMemory
 
-from . import resources
-from .rdfio import parse_turtle
-from .vocab import FTZ, bind_prefixes
+from ftz_kg import resources
+from ftz_kg.pipeline.rdfio import parse_turtle
+from ftz_kg.vocab import FTZ, bind_prefixes
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 SEVERITY_NAMES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 from rdflib import BNode, Graph
 
-from .errors import EXIT_PUBLISH_UNVERIFIED
-from .remote import RemoteEngine, RemoteError, Transport, check_url
-from .store import SelectResult
+from ftz_kg.errors import EXIT_PUBLISH_UNVERIFIED
+from ftz_kg.remote.client import RemoteEngine, RemoteError, Transport, check_url
+from ftz_kg.query.store import SelectResult
 
 # triples per request: a graph store takes large bodies; Virtuoso 7 refuses INSERT DATA of
 # about 5,000 triples ("memory exhausted"), so Update batches stay well below that

@@ -38,9 +38,9 @@ import idna
 from rdflib import BNode, Graph, Literal, URIRef
 from SPARQLWrapper import JSON, POST, TURTLE, SPARQLWrapper
 
-from .errors import (EXIT_REMOTE_BAD_RESPONSE, EXIT_REMOTE_BUSY, EXIT_REMOTE_FAILED, EXIT_REMOTE_REFUSED,
+from ftz_kg.errors import (EXIT_REMOTE_BAD_RESPONSE, EXIT_REMOTE_BUSY, EXIT_REMOTE_FAILED, EXIT_REMOTE_REFUSED,
                      EXIT_REMOTE_TIMEOUT, EXIT_REMOTE_UNREACHABLE, EXIT_UNSAFE_URL, FtzKgError)
-from .store import AskResult, GraphResult, QueryError, Result, SelectResult
+from ftz_kg.query.store import AskResult, GraphResult, QueryError, Result, SelectResult
 
 try:
     USER_AGENT = f"ftz-kg/{version('ftz-kg')} (+https://w3id.org/ftz-kg; SPARQL client)"

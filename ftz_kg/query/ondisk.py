@@ -32,9 +32,9 @@ import pyoxigraph as ox
 from oxrdflib import OxigraphStore
 from rdflib import Graph, URIRef
 
-from .errors import FtzKgError
-from .guard import DATASET_GRAPH
-from .rdfio import atomic_write, ordinary_mode
+from ftz_kg.errors import FtzKgError
+from ftz_kg.query.guard import DATASET_GRAPH
+from ftz_kg.pipeline.rdfio import atomic_write, ordinary_mode
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from starlette.responses import StreamingResponse
 
-from .workers import Stream
+from ftz_kg.web.workers import Stream
 
 WRITE_TIMEOUT = 10.0    # default of serve --write-timeout
 

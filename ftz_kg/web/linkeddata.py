@@ -14,11 +14,12 @@ from rdflib.namespace import RDF, SKOS
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
-from . import export, pages
-from .cache import BoundedCache, Lazy
-from .conneg import negotiate, not_modified, split_suffix, strong_etag
-from .rdfio import serialize_turtle
-from .vocab import BASE, ONTOLOGY_IRI, bind_prefixes
+from ftz_kg.pipeline import export
+from ftz_kg.web import pages
+from ftz_kg.web.cache import BoundedCache, Lazy
+from ftz_kg.web.conneg import negotiate, not_modified, split_suffix, strong_etag
+from ftz_kg.pipeline.rdfio import serialize_turtle
+from ftz_kg.vocab import BASE, ONTOLOGY_IRI, bind_prefixes
 
 RDF_VIEWS = {"text/turtle": ("turtle", ".ttl"), "application/ld+json": ("json-ld", ".jsonld"),
              "application/n-triples": ("nt", ".nt"), "application/rdf+xml": ("xml", ".rdf")}
@@ -223,7 +224,7 @@ async def neighbourhood(request: Request) -> Response:
 
 
 async def browse(request: Request) -> Response:
-    from .vocab import FTZ
+    from ftz_kg.vocab import FTZ
     graph: Graph = request.app.state.graph
     name = request.path_params["cls"]
     cls = FTZ[name] if re.fullmatch(r"[A-Z][A-Za-z]+", name) else None
@@ -282,7 +283,7 @@ async def dump(request: Request) -> Response:
 
 
 async def void(request: Request) -> Response:
-    from .void import describe as describe_dataset
+    from ftz_kg.pipeline.void import describe as describe_dataset
     base = request.app.state.settings.public_base or "/"    # configured, never the Host header
     created = request.app.state.created
     graph = describe_dataset(request.app.state.graph, request.app.state.dumps.sizes(), created, base)
@@ -300,7 +301,7 @@ async def jsonld_context(request: Request) -> Response:
 
 def prepare(graph: Graph, ontology: Graph, shapes: Graph) -> dict:
     """The linked-data state for a graph, computed before the app switches to it."""
-    from .stats import class_counts
+    from ftz_kg.pipeline.stats import class_counts
 
     return {"graph": graph, "ontology": ontology, "dumps": Dumps(graph, ontology, shapes),
             "page_cache": BoundedCache(PAGE_CACHE_BYTES),
@@ -318,7 +319,7 @@ def install(app, graph: Graph, ontology: Graph, shapes: Graph) -> None:
     """Add the linked-data routes (after the API routes) and their state to the app."""
     from starlette.routing import Route
 
-    from .docsite import mount_docs
+    from ftz_kg.web.docsite import mount_docs
 
     apply(app, prepare(graph, ontology, shapes))
     mount_docs(app)   # the documentation site at /docs/, when built: before the catch-all page route

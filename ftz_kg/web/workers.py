@@ -32,7 +32,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from .guard import DATASET_GRAPH, Refused
+from ftz_kg.query.guard import DATASET_GRAPH, Refused
 
 QUERY_BASE = "https://w3id.org/ftz-kg/"
 GRAPH_FORMATS = {"turtle": "TURTLE", "json-ld": "JSON_LD", "n-triples": "N_TRIPLES", "rdf-xml": "RDF_XML"}
@@ -140,7 +140,7 @@ def _serve(conn, source: bytes | str) -> None:  # pragma: no cover - runs in the
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
         if reply[0] == "ok" and len(reply[1]) > limits.inline_bytes:
-            from .conneg import strong_etag
+            from ftz_kg.web.conneg import strong_etag
             body = reply[1]
             conn.send(("stream", len(body), reply[2], strong_etag(body)))
             if not _hand_over(conn, body):
@@ -167,9 +167,9 @@ def _evaluate(store, query: str, writer: str, explicit_dataset, limits: Limits) 
     """("ok", body, truncated) or ("error", status, message)."""
     import pyoxigraph as ox
 
-    from . import bounded
-    from .results import WRITERS
-    from .store import AskResult
+    from ftz_kg.query import bounded
+    from ftz_kg.query.results import WRITERS
+    from ftz_kg.query.store import AskResult
 
     try:
         named = {"named_graphs": [ox.NamedNode(DATASET_GRAPH)]} if explicit_dataset[1] else {}
@@ -241,7 +241,7 @@ def _worker_context():
         context = multiprocessing.get_context("forkserver")
     except ValueError:   # no fork server on this platform
         return multiprocessing.get_context("spawn")
-    context.set_forkserver_preload(["ftz_kg.workers", "ftz_kg.bounded", "ftz_kg.results", "ftz_kg.store",
+    context.set_forkserver_preload(["ftz_kg.web.workers", "ftz_kg.query.bounded", "ftz_kg.query.results", "ftz_kg.query.store",
                                     "pyoxigraph"])
     return context
 

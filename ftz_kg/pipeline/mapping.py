@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rdflib import URIRef
 from rdflib.namespace import DCTERMS, SKOS, XSD
 
-from .vocab import FTZ, iri
+from ftz_kg.vocab import FTZ, iri
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import endpoint, linkeddata
-from .errors import FtzKgError
-from .guard import Refused
+from ftz_kg.web import endpoint
+from ftz_kg.web import linkeddata
+from ftz_kg.errors import FtzKgError
+from ftz_kg.query.guard import Refused
 
 log = logging.getLogger("ftz_kg.reload")
 LOCAL_CLIENTS = {"127.0.0.1", "::1", "localhost"}

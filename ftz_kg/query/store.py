@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 
-from .errors import FtzKgError
+from ftz_kg.errors import FtzKgError
 
 
 class QueryError(FtzKgError):
@@ -125,6 +125,6 @@ class RdflibEngine:
 @functools.lru_cache(maxsize=1)
 def default_engine() -> OxigraphEngine:
     """The embedded store over a fresh build, created once per process."""
-    from .build import build
+    from ftz_kg.pipeline.build import build
 
     return OxigraphEngine(build().graph)

@@ -26,9 +26,9 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.namespace import RDF, RDFS, SKOS
 
-from .rdfio import (atomic_write, is_temporary_of, ordinary_mode, remove_stale_temporaries, serialize_turtle,
+from ftz_kg.pipeline.rdfio import (atomic_write, is_temporary_of, ordinary_mode, remove_stale_temporaries, serialize_turtle,
                     temporary_prefix)
-from .vocab import BASE, FTZ, PREFIXES
+from ftz_kg.vocab import BASE, FTZ, PREFIXES
 
 FORMATS = ("ttl", "nt", "jsonld", "rdfxml", "trig", "graphml", "gexf", "cytoscape", "csv")
 MEDIA_TYPES = {"ttl": "text/turtle", "nt": "application/n-triples", "jsonld": "application/ld+json",

@@ -9,9 +9,9 @@ from pathlib import Path
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS
 
-from . import resources
-from .curated import read_table
-from .vocab import FTZ, iri
+from ftz_kg import resources
+from ftz_kg.pipeline.curated import read_table
+from ftz_kg.vocab import FTZ, iri
 
 COUNTED_CLASSES: tuple[URIRef, ...] = (
     FTZ.PilotFreeTradeZone, FTZ.SubArea, FTZ.ProvinceLevelDivision,

@@ -18,11 +18,11 @@ import logging
 
 from rdflib import Graph
 
-from .guard import Refused
-from .remote import EndpointBusy, EndpointTimeout, RemoteEngine, RemoteError
-from .results import WRITERS
-from .store import GraphResult, QueryError, SelectResult
-from .workers import MAX_BYTES, Answer
+from ftz_kg.query.guard import Refused
+from ftz_kg.remote.client import EndpointBusy, EndpointTimeout, RemoteEngine, RemoteError
+from ftz_kg.query.results import WRITERS
+from ftz_kg.query.store import GraphResult, QueryError, SelectResult
+from ftz_kg.web.workers import MAX_BYTES, Answer
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 ENVIRONMENT_VARIABLE = "FTZ_KG_DOCS"
 # beside the package in a checkout or an editable install: <checkout>/site, where mkdocs.yml builds to
-DEFAULT_SITE = Path(__file__).resolve().parent.parent / "site"
+DEFAULT_SITE = Path(__file__).resolve().parents[2] / "site"
 
 
 def site_directory() -> Path | None:

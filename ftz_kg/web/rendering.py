@@ -8,7 +8,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from . import RELEASE_DATE, __version__
+from ftz_kg import RELEASE_DATE
+from ftz_kg import __version__
 
 TEMPLATES = Path(__file__).parent / "templates"
 

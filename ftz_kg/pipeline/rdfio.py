@@ -16,8 +16,8 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import XSD
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
-from .curated import position, read_text
-from .errors import InputError
+from ftz_kg.pipeline.curated import position, read_text
+from ftz_kg.errors import InputError
 
 # An absolute IRI (RFC 3987): a scheme, and none of the characters Turtle forbids inside <...>.
 _IRI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s<>\"{}|^`\\\x00-\x20]*\Z")

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .errors import FtzKgError
+from ftz_kg.errors import FtzKgError
 
 # The dataset's own graph IRI: FROM <this> (or default-graph-uri=this) is the default graph.
 DATASET_GRAPH = "https://w3id.org/ftz-kg/graph"

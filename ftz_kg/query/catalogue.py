@@ -16,9 +16,9 @@ from pathlib import Path
 
 import yaml
 
-from . import resources
-from .curated import read_text
-from .errors import FtzKgError, InputError
+from ftz_kg import resources
+from ftz_kg.pipeline.curated import read_text
+from ftz_kg.errors import FtzKgError, InputError
 
 PARAM_VARIABLE = re.compile(r"\?_([a-z][a-z0-9]*)_(iri|string|integer)\b")
 PARAM_TYPES = ("iri", "string", "integer")

@@ -9,13 +9,13 @@ from pathlib import Path
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SKOS, XSD
 
-from . import resources
-from .curated import Row, read_table
-from .errors import InputError
-from .mapping import (SOURCE_COLUMNS, SOURCE_KINDS, SOURCE_REQUIRED, TABLES, ClassByValue, Ref, Sources,
+from ftz_kg import resources
+from ftz_kg.pipeline.curated import Row, read_table
+from ftz_kg.errors import InputError
+from ftz_kg.pipeline.mapping import (SOURCE_COLUMNS, SOURCE_KINDS, SOURCE_REQUIRED, TABLES, ClassByValue, Ref, Sources,
                       Table, Text, Typed, scheme_iri)
-from .rdfio import parse_turtle
-from .vocab import FTZ, SLUG, bind_prefixes, iri
+from ftz_kg.pipeline.rdfio import parse_turtle
+from ftz_kg.vocab import FTZ, SLUG, bind_prefixes, iri
 
 _LOCATOR = re.compile(r"^(?P<id>[a-z0-9]+(?:-[a-z0-9]+)*)(?:#(?P<row>[1-9][0-9]*))?$")
 _LINES = re.compile(r"^(?P<first>[1-9][0-9]*)(?:-(?P<last>[1-9][0-9]*))?$")

@@ -15,9 +15,9 @@ import re
 from pyoxigraph import NamedNode
 from rdflib import Literal, URIRef
 
-from .catalogue import CannedQuery, Param
-from .errors import FtzKgError
-from .store import SelectResult
+from ftz_kg.query.catalogue import CannedQuery, Param
+from ftz_kg.errors import FtzKgError
+from ftz_kg.query.store import SelectResult
 
 # \Z, not $: `$` also matches before a final newline, which would let "http://x\n" pass as an IRI
 _IRI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s<>\"{}|^`\\\x00-\x20]*\Z")

@@ -26,18 +26,18 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import __version__
-from .binding import ParameterError, bind
-from .catalogue import Catalogue, UnknownQuery
-from .cache import BoundedCache, Lazy
-from .conneg import (GRAPH_ORDER, GRAPH_TYPES, SELECT_ORDER, SELECT_TYPES, negotiate, not_modified, split_suffix,
+from ftz_kg import __version__
+from ftz_kg.query.binding import ParameterError, bind
+from ftz_kg.query.catalogue import Catalogue, UnknownQuery
+from ftz_kg.web.cache import BoundedCache, Lazy
+from ftz_kg.web.conneg import (GRAPH_ORDER, GRAPH_TYPES, SELECT_ORDER, SELECT_TYPES, negotiate, not_modified, split_suffix,
                      strong_etag)
-from .guard import DATASET_GRAPH, Refused, check_dataset, check_query
-from .remote import RemoteError
-from .rendering import render
-from .security import SecurityHeaders
-from .streaming import StreamedAnswer
-from .workers import MAX_BYTES, WorkerPool
+from ftz_kg.query.guard import DATASET_GRAPH, Refused, check_dataset, check_query
+from ftz_kg.remote.client import RemoteError
+from ftz_kg.web.rendering import render
+from ftz_kg.web.security import SecurityHeaders
+from ftz_kg.web.streaming import StreamedAnswer
+from ftz_kg.web.workers import MAX_BYTES, WorkerPool
 
 access_log = logging.getLogger("ftz_kg.access")
 

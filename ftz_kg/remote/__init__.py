@@ -1,0 +1,1 @@
+"""Remote SPARQL stores: a careful HTTP client and publishing the graph into a store."""
