@@ -27,6 +27,7 @@ from ftz_kg.remote.client import MAX_RESULT_BYTES, MAX_RESULT_BYTES_ENV, BadResp
 
 from .faulty_server import faulty_server
 from .server import free_port, running_server
+from .test_remote_faults import one_line_error, requests_to
 
 pytestmark = pytest.mark.hardening
 
@@ -43,19 +44,6 @@ def server():
 def run(endpoint: str, query: str = SELECT, *extra: str, env: dict | None = None):
     return CliRunner().invoke(main, ["sparql", "-", "--endpoint", endpoint, "--format", "csv", *extra],
                               input=query, env=env)
-
-
-def one_line_error(result, endpoint: str, *words: str) -> str:
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1, result.output
-    assert lines[0].startswith(f"error: {endpoint}: "), lines[0]
-    for word in words:
-        assert word in lines[0], lines[0]
-    return lines[0]
-
-
-def requests_to(requests, path: str) -> int:
-    return sum(1 for p, _, _ in requests if p == path)
 
 
 # --- URLs given by the user ---------------------------------------------------------------
