@@ -19,6 +19,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_until_healthy(base: str, process: subprocess.Popen, seconds: float, exited) -> None:
+    """Poll BASE/healthz until it answers 200; `exited()` gives the message if the process ends first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(exited())
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{base} did not become ready")
+        time.sleep(0.2)
+
+
 @contextmanager
 def running_server(*args: str, env: dict | None = None, ready_timeout: float = 120.0):
     port = free_port()
@@ -31,20 +47,9 @@ def running_server(*args: str, env: dict | None = None, ready_timeout: float = 1
     drain = threading.Thread(target=lambda: process.captured.extend(process.stdout), daemon=True)
     drain.start()
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + ready_timeout
     try:
-        while True:
-            if process.poll() is not None:
-                drain.join(5)
-                raise RuntimeError("server exited early:\n" + "".join(process.captured))
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not become ready")
-            time.sleep(0.2)
+        wait_until_healthy(base, process, ready_timeout,
+                           lambda: drain.join(5) or "server exited early:\n" + "".join(process.captured))
         yield base, process
     finally:
         process.terminate()

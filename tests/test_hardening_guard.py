@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import resource
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -46,6 +44,7 @@ from ftz_kg.query.guard import BUILTINS, MAX_CHAIN, MAX_NESTING, MAX_PATH_STEPS,
 from .helpers import w3c_sparql11
 from .server import running_server
 from .stores import virtuoso_server
+from .test_hardening_endpoint import Listener
 
 pytestmark = pytest.mark.hardening
 
@@ -55,43 +54,6 @@ DIRECT = {"Content-Type": "application/sparql-query"}
 QUAD = ('SELECT (sql:RDF_QUAD_URI("https://w3id.org/ftz-kg/graph", "urn:x:s", "urn:x:p", "urn:x:o") AS ?x) '
         'WHERE {}')
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
-
-
-class Listener:
-    """A loopback TCP listener that records every connection (and answers it with a bare 200)."""
-
-    def __init__(self):
-        self.connections: list = []
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.1)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self):
-        while not self._stop.is_set():
-            try:
-                conn, address = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.connections.append(address)
-            with conn:
-                try:
-                    conn.settimeout(1)
-                    conn.recv(65536)
-                    conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi")
-                except OSError:
-                    pass
-
-    def close(self):
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .server import free_port, running_server
+from .server import free_port, running_server, wait_until_healthy
 
 pytestmark = pytest.mark.hardening
 
@@ -43,18 +43,7 @@ def running_nginx(tmp: Path, upstream_port: int):
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError("nginx exited: " + process.stdout.read())
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("nginx did not come up")
-            time.sleep(0.2)
+        wait_until_healthy(base, process, 60, lambda: "nginx exited: " + process.stdout.read())
         yield base
     finally:
         process.terminate()
