@@ -103,6 +103,29 @@ def validate_command(file: Path | None, fmt: str) -> None:
     sys.exit(EXIT_OK if report.conforms else EXIT_VIOLATIONS)
 
 
+@main.command("check-quotes")
+@click.option("--report", "report", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The report's plain text (not part of this repository).")
+@click.option("--graph-dir", "graph_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              default=None, help="The curated folder (default: graph/ of this project).")
+def check_quotes_command(report: Path, graph_dir: Path | None) -> None:
+    """Check that every citation's quote is the report's words at the lines it gives.
+
+    Exit 0 when all are found, 1 when some are not (each printed with its file and line), 2 on unusable input.
+    """
+    from ftz_kg import resources
+    from ftz_kg.pipeline.quotes import check_quotes
+
+    try:
+        checked, problems = check_quotes(report, graph_dir or resources.graph_dir())
+    except FtzKgError as error:
+        _fail(error)
+    for problem in problems:
+        click.echo(str(problem))
+    click.echo(f"{checked} quotes checked, {len(problems)} not found")
+    sys.exit(EXIT_OK if not problems else EXIT_VIOLATIONS)
+
+
 @main.command("stats")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)

@@ -227,8 +227,44 @@ def ontology_reference() -> str:
     return "\n".join(out)
 
 
+# --------------------------------------------------------------------------- source conflicts
+
+def conflicts_reference() -> str:
+    """graph/conflicts.csv with the readings cited in graph/citations/*.csv: the list that replaced
+    the hand-kept graph/SOURCE_NOTES.md."""
+    from ftz_kg import resources
+    from ftz_kg.pipeline.curated import read_table
+    from ftz_kg.pipeline.mapping import CITATION_COLUMNS, CITATION_REQUIRED, CONFLICT_COLUMNS, CONFLICT_REQUIRED
+
+    graph_dir = resources.graph_dir()
+    readings: dict[tuple[str, str], list] = {}
+    for path in sorted((graph_dir / "citations").glob("*.csv")):
+        for row in read_table(path, CITATION_COLUMNS, set(CITATION_REQUIRED)):
+            if row.get("conflict"):
+                readings.setdefault((row.get("conflict"), row.get("reading")), []).append(row)
+    kinds = {"contradiction": "contradiction", "wording": "wording variant", "misprint": "misprint",
+             "extraction": "extraction artefact", "layout": "layout ambiguity"}
+    conflicts = read_table(graph_dir / "conflicts.csv", CONFLICT_COLUMNS, set(CONFLICT_REQUIRED))
+    out = [f"{len(conflicts)} places where the report contradicts itself, generated from "
+           "`graph/conflicts.csv` and the citations of their readings in `graph/citations/`. Line numbers refer "
+           "to the report's text edition. In the graph each is a `ftz:SourceConflict` at "
+           f"`{BASE}conflict/<id>`; the canned query `conflicting-statements` lists them with labels.\n"]
+    for row in sorted(conflicts, key=lambda r: int(r.get("id")[1:])):
+        number = row.get("id")[1:]
+        out.append(f"## C{number}: `{row.get('subject')}`, {row.get('property')} ({kinds[row.get('kind')]})\n")
+        out.append(row.get("explanation_en") + "\n")
+        out.append(row.get("explanation_zh") + "\n")
+        for reading, title in (("followed", "Followed"), ("other", "Not followed")):
+            for cited in readings.get((row.get("id"), reading), []):
+                where = cited.get("source") + (f", lines {cited.get('lines')}" if cited.get("lines") else "")
+                quote = f": 「{cited.get('quote')}」" if cited.get("quote") else ""
+                out.append(f"- {title}: {_cell(cited.get('value'))} — {where}{quote}")
+        out.append("")
+    return "\n".join(out)
+
+
 GENERATORS = {"cli": cli_reference, "http": http_reference, "queries": queries_reference,
-              "ontology": ontology_reference}
+              "ontology": ontology_reference, "conflicts": conflicts_reference}
 
 
 # --------------------------------------------------------------------------- MkDocs hooks

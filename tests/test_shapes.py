@@ -9,29 +9,59 @@ An invalid example states what it expects in its header:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
-from rdflib import Graph
+from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
-from rdflib.namespace import RDF, SH, SKOS
+from rdflib.namespace import PROV, RDF, SH, SKOS
 
 from ftz_kg.pipeline.rdfio import parse_turtle
 from ftz_kg.pipeline.validate import validate_graph, validate_graph_reference
-from ftz_kg.vocab import FTZSH
+from ftz_kg.pipeline.mapping import QUALIFIED_PREDICATES
+from ftz_kg.pipeline.statements import statement_iri
+from ftz_kg.vocab import FTZ, FTZSH
 
 EXAMPLES = Path(__file__).parent / "shapes"
 VALID = sorted((EXAMPLES / "valid").glob("*.ttl"))
 INVALID = sorted((EXAMPLES / "invalid").glob("*.ttl"))
 
 
+_ENTITY = re.compile(r"^https://w3id[.]org/ftz-kg/(zone|subarea|province|measure|agency|batch|innovation|scope|strategy"
+                     r"|theme|experience-domain|scheme)/")
+_CITED_ELSEWHERE = URIRef("https://w3id.org/ftz-kg/citation/test-example")
+
+
+def _with_statements(graph: Graph, part: Graph) -> None:
+    """Give every link and name of `part` the statement that StatedLinkShape asks for, citing an
+    outside source, so that an example of another shape tests that shape alone."""
+    graph.add((_CITED_ELSEWHERE, RDF.type, FTZ.Citation))
+    graph.add((_CITED_ELSEWHERE, FTZ.place, URIRef("https://w3id.org/ftz-kg/source/ext")))
+    for subject, predicate, value in part:
+        if predicate in QUALIFIED_PREDICATES and _ENTITY.match(str(subject)):
+            node = statement_iri(subject, predicate, value)
+            if (node, RDF.type, FTZ.Statement) in graph:
+                continue
+            for triple in ((node, RDF.type, FTZ.Statement), (node, FTZ.statementSubject, subject),
+                           (node, FTZ.statementProperty, predicate), (node, FTZ.statementValue, value),
+                           (node, FTZ.rank, FTZ.NormalRank), (node, PROV.wasDerivedFrom, _CITED_ELSEWHERE)):
+                graph.add(triple)
+
+
 def _world(ontology: Graph, example: Path | None) -> Graph:
     graph = Graph()
     for triple in ontology:
         graph.add(triple)
-    parse_turtle(EXAMPLES / "base.ttl", graph)
+    base = parse_turtle(EXAMPLES / "base.ttl")
+    graph += base
+    _with_statements(graph, base)
     if example is not None:
-        parse_turtle(example, graph)
+        added = parse_turtle(example)
+        graph += added
+        # the examples of StatedLinkShape test the statements themselves
+        if not example.stem.startswith("StatedLinkShape"):
+            _with_statements(graph, added)
     return graph
 
 
@@ -97,8 +127,8 @@ def _assert_same(fast, reference):
     """Same findings (focus, severity, path, value, source shape, messages), same verdict, and the
     same results graph (what `--format turtle` prints), blank nodes aside."""
     def findings(report):
-        return sorted((f.focus, f.severity, f.path, f.value, f.shape, f.message_en, f.message_zh)
-                      for f in report.findings)
+        return sorted(tuple(x or "" for x in (f.focus, f.severity, f.path, f.value, f.shape, f.message_en,
+                                              f.message_zh)) for f in report.findings)
     assert findings(fast) == findings(reference)
     assert fast.conforms == reference.conforms
     assert isomorphic(fast.results_graph, reference.results_graph)

@@ -15,6 +15,7 @@ from ftz_kg.errors import InputError
 from ftz_kg.pipeline.mapping import (SOURCE_COLUMNS, SOURCE_KINDS, SOURCE_REQUIRED, TABLES, ClassByValue, Ref, Sources,
                       Table, Text, Typed, scheme_iri)
 from ftz_kg.pipeline.rdfio import parse_turtle
+from ftz_kg.pipeline.statements import StatementBuilder
 from ftz_kg.vocab import FTZ, SLUG, bind_prefixes, iri
 
 _LOCATOR = re.compile(r"^(?P<id>[a-z0-9]+(?:-[a-z0-9]+)*)(?:#(?P<row>[1-9][0-9]*))?$")
@@ -47,6 +48,7 @@ def build(graph_dir: Path | None = None, ontology_file: Path | None = None) -> B
     for table, rows in tables:
         for row in rows:
             builder.add_row(table, row)
+    StatementBuilder(builder).run(graph_dir)
     return BuildResult(graph, builder.origins)
 
 

@@ -125,6 +125,7 @@ TABLES: tuple[Table, ...] = (
             "province": Ref(FTZ.inProvince, "province"),
             "establishment_batch": Ref(FTZ.establishedInBatch, "batch"),
             "expansion_year": Typed(FTZ.expansionYear, XSD.gYear),
+            "strategies": Ref(FTZ.servesStrategy, "strategy", multi=True),
             "source": Sources(),
             "note": Text(SKOS.note, "en"),
         },
@@ -160,26 +161,26 @@ TABLES: tuple[Table, ...] = (
         kind="scope", pattern="scopes.csv", types=(FTZ.RolloutScope,), scheme="rollout-scope",
         top_when_no="broader",
         columns={"id": None, "broader": Ref(SKOS.broader, "scope", inverse=SKOS.narrower),
-                 **LABELS, **DEFINITIONS, "source": Sources()},
+                 **LABELS, **ALT_NAMES, **DEFINITIONS, "source": Sources()},
         required=frozenset({"id", "label_zh", "label_en", "definition_zh", "definition_en", "source"}),
     ),
     Table(
         kind="experience-domain", pattern="experience_domains.csv", types=(FTZ.ExperienceDomain,),
         scheme="experience-domain", top_when_no="id",
-        columns={"id": None, **LABELS, "close_match": Ref(SKOS.closeMatch, "innovation"),
+        columns={"id": None, **LABELS, **ALT_NAMES, "close_match": Ref(SKOS.closeMatch, "innovation"),
                  **DEFINITIONS, "source": Sources()},
         required=frozenset({"id", "label_zh", "label_en", "definition_zh", "definition_en", "source"}),
     ),
     Table(
         kind="strategy", pattern="strategies.csv", types=(FTZ.NationalStrategy,), scheme="national-strategy",
         top_when_no="id",
-        columns={"id": None, **LABELS, **DEFINITIONS, "source": Sources()},
+        columns={"id": None, **LABELS, **ALT_NAMES, **DEFINITIONS, "source": Sources()},
         required=frozenset({"id", "label_zh", "label_en", "definition_zh", "definition_en", "source"}),
     ),
     Table(
         kind="theme", pattern="themes.csv", types=(FTZ.Theme,), scheme="part3-theme", top_when_no="broader",
         columns={"id": None, "broader": Ref(SKOS.broader, "theme", inverse=SKOS.narrower),
-                 **LABELS, **DEFINITIONS, "source": Sources()},
+                 **LABELS, **ALT_NAMES, **DEFINITIONS, "source": Sources()},
         required=frozenset({"id", "label_zh", "label_en", "definition_zh", "definition_en", "source"}),
     ),
     Table(
@@ -189,7 +190,7 @@ TABLES: tuple[Table, ...] = (
             "level": ClassByValue({"domain": FTZ.InnovationDomain, "approach": FTZ.InnovationApproach,
                                    "point": FTZ.InnovationPoint}),
             "broader": Ref(SKOS.broader, "innovation", inverse=SKOS.narrower),
-            **LABELS, **DEFINITIONS, "source": Sources(),
+            **LABELS, **ALT_NAMES, **DEFINITIONS, "source": Sources(),
         },
         required=frozenset({"id", "level", "label_zh", "label_en", "definition_zh", "definition_en", "source"}),
     ),
@@ -205,7 +206,6 @@ TABLES: tuple[Table, ...] = (
             "description_zh": Text(DCTERMS.description, "zh"),
             "description_en": Text(DCTERMS.description, "en"),
             "source": Sources(),
-            "source_note": Text(FTZ.sourceNote, "en"),
         },
         required=frozenset({"id", "name_zh", "name_en", "source"}),
     ),
@@ -230,6 +230,7 @@ SOURCE_KINDS = {
     "section": FTZ.ReportSection,
     "table": FTZ.ReportTable,
     "case-box": FTZ.CaseBox,
+    "figure": FTZ.Figure,
     "annex": FTZ.Annex,
     "external": FTZ.ExternalSource,
 }
@@ -237,9 +238,29 @@ SOURCE_COLUMNS = ["id", "kind", "parent", "label_zh", "label_en", "lines"]
 SOURCE_REQUIRED = frozenset({"id", "kind", "label_zh", "label_en"})
 
 
+# Statement-level provenance: graph/citations/*.csv and graph/conflicts.csv (see statements.py).
+CITATION_COLUMNS = ["subject", "property", "value", "source", "lines", "quote", "conflict", "reading", "note"]
+CITATION_REQUIRED = frozenset({"subject", "property", "value", "source"})
+CONFLICT_COLUMNS = ["id", "kind", "subject", "property", "explanation_zh", "explanation_en"]
+CONFLICT_REQUIRED = frozenset(CONFLICT_COLUMNS)
+CONFLICT_KINDS = {
+    "contradiction": FTZ.Contradiction,
+    "wording": FTZ.WordingVariant,
+    "misprint": FTZ.Misprint,
+    "extraction": FTZ.ExtractionArtefact,
+    "layout": FTZ.LayoutAmbiguity,
+}
+# The links and names that carry a statement node beside their plain triple.
+QUALIFIED_PREDICATES = (FTZ.partOfZone, FTZ.originatesIn, FTZ.originatesInSubArea, FTZ.classifiedUnder, FTZ.servesStrategy,
+                        FTZ.responsibleUnit, FTZ.rolloutScope, SKOS.prefLabel, SKOS.altLabel, SKOS.hiddenLabel)
+# A misprinted name form: kept for search as a hidden label (SKOS's term for misspellings), never shown as a name.
+VARIANT_COLUMNS = {"variant_zh": Text(SKOS.hiddenLabel, "zh", multi=True)}
+
+
 def scheme_iri(scheme_id: str) -> URIRef:
     return iri("scheme", scheme_id)
 
 
-__all__ = ["TABLES", "SCHEMES", "SOURCE_KINDS", "Table", "Text", "Typed", "Ref", "Sources",
+__all__ = ["CITATION_COLUMNS", "CITATION_REQUIRED", "CONFLICT_COLUMNS", "CONFLICT_REQUIRED", "CONFLICT_KINDS",
+           "QUALIFIED_PREDICATES", "VARIANT_COLUMNS", "TABLES", "SCHEMES", "SOURCE_KINDS", "Table", "Text", "Typed", "Ref", "Sources",
            "ClassByValue", "scheme_iri"]

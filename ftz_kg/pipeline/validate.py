@@ -178,15 +178,27 @@ def _label(data: Graph, node) -> str:
     return " / ".join(parts) if parts else str(node)
 
 
+def _template(message) -> re.Pattern:
+    """A filled-in message template as a pattern: a value (which may be Chinese in an English
+    message) stands where the template names a variable."""
+    parts = re.split(r"\{[?$][A-Za-z_][A-Za-z0-9_]*\}", str(message))
+    return re.compile("(?s)" + ".*?".join(re.escape(part) for part in parts))
+
+
 def _messages(results: Graph, result, shapes: Graph) -> tuple[str, str]:
     """The English and Chinese messages of a result, the specific one first (a SPARQL
     constraint's, with its values filled in) and the shape's general message after it.
     pySHACL drops the language tag when it fills in a template, so untagged messages are
     told apart by their script."""
-    general = {str(m) for m in shapes.objects(results.value(result, SH.sourceShape), SH.message)}
+    shape = results.value(result, SH.sourceShape)
+    general = {str(m) for m in shapes.objects(shape, SH.message)}
+    templates = [(_template(m), m.language) for constraint in shapes.objects(shape, SH.sparql)
+                 for m in shapes.objects(constraint, SH.message) if getattr(m, "language", None)]
     by_lang: dict[str, list[str]] = {"en": [], "zh": []}
     for message in sorted(results.objects(result, SH.resultMessage), key=lambda m: (str(m) in general, str(m))):
-        lang = getattr(message, "language", None) or ("zh" if _CJK.search(str(message)) else "en")
+        lang = getattr(message, "language", None) or next(
+            (tag for pattern, tag in templates if pattern.fullmatch(str(message))),
+            "zh" if _CJK.search(str(message)) else "en")
         if lang in by_lang and str(message) not in by_lang[lang]:
             by_lang[lang].append(str(message))
     english = " ".join(by_lang["en"]) or " ".join(by_lang["zh"])

@@ -123,7 +123,7 @@ PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT DISTINCT ?entity ?how WHERE {
   ?entity a ?type .
   ?type rdfs:subClassOf* ?class .
-  OPTIONAL { ?entity skos:prefLabel|skos:altLabel ?label }
+  OPTIONAL { ?entity skos:prefLabel|skos:altLabel|skos:hiddenLabel ?label }
   BIND (LCASE(STR(?text)) AS ?needle)
   BIND (IF(STR(?entity) = STR(?text) || STRENDS(STR(?entity), CONCAT("/", ?needle))
            || LCASE(STR(?label)) = ?needle, 1,
@@ -133,9 +133,19 @@ SELECT DISTINCT ?entity ?how WHERE {
 """
 
 
+# A parameter of class owl:Thing takes an entity of any kind that carries statements (a measure,
+# a zone, an agency, a concept ...): the lookup drops the class test.
+ANY_ENTITY = "http://www.w3.org/2002/07/owl#Thing"
+LOOKUP_ANY = LOOKUP.replace("?type rdfs:subClassOf* ?class .",
+                            "FILTER EXISTS { ?statement <https://w3id.org/ftz-kg/def#statementSubject> ?entity }")
+
+
 def resolve_entity(engine, value: str, entity_class: str) -> URIRef | None:
     """The one entity of `entity_class` that `value` names, or None."""
-    query = with_values(LOOKUP, {"text": Literal(value), "class": URIRef(entity_class)})
+    if entity_class == ANY_ENTITY:
+        query = with_values(LOOKUP_ANY, {"text": Literal(value)})
+    else:
+        query = with_values(LOOKUP, {"text": Literal(value), "class": URIRef(entity_class)})
     result = engine.query(query)
     assert isinstance(result, SelectResult)
     exact = {row[0] for row in result.rows if int(row[1]) == 1}

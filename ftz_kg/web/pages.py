@@ -5,8 +5,9 @@ server never leaves it."""
 from __future__ import annotations
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
+from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS
 
+from ftz_kg.pipeline.statements import statement_iri
 from ftz_kg.web.rendering import render
 from ftz_kg.vocab import BASE, FTZ
 
@@ -16,13 +17,16 @@ UI = {
            "description": "描述", "source": "出处", "incoming": "被以下实体引用", "properties": "属性",
            "search": "搜索", "downloads": "下载", "zones": "自贸试验区（按设立批次）", "taxonomy": "制度创新分类",
            "agencies": "负责单位", "note": "出处说明", "switch": "English", "graph": "关系图（点击节点展开）",
-           "browse": "浏览", "filter": "筛选"},
+           "browse": "浏览", "filter": "筛选", "stated": "出处", "lines": "行", "conflict": "报告表述不一致",
+           "not_followed": "本图谱未采用的报告表述", "places": "处出处"},
     "en": {"home": "Home", "sparql": "SPARQL query", "api": "Canned queries", "alt": "Also called",
            "definition": "Definition", "description": "Description", "source": "Source in the report",
            "incoming": "Linked from", "properties": "Properties", "search": "Search", "downloads": "Downloads",
            "zones": "Pilot free trade zones by establishment batch", "taxonomy": "Innovation taxonomy",
            "agencies": "Responsible units", "note": "Source note", "switch": "中文",
-           "graph": "Neighbourhood (click a node to expand it)", "browse": "Browse", "filter": "Filter"},
+           "graph": "Neighbourhood (click a node to expand it)", "browse": "Browse", "filter": "Filter",
+           "stated": "Where stated", "lines": "lines", "conflict": "the report contradicts itself",
+           "not_followed": "Readings of the report the graph does not follow", "places": "places"},
 }
 def local(iri) -> str:
     """The local path of an IRI under our base (so links stay on this server), else the IRI."""
@@ -56,6 +60,38 @@ def term(graph: Graph, value, lang: str) -> dict:
     return {"text": str(value), "href": None, "lang": None}
 
 
+# Nodes that describe claims (statements, their citations, conflicts and readings): shown as the
+# markers beside the values they are about, never as entities "linking" to them.
+_CLAIM_PATHS = tuple(BASE + kind + "/" for kind in ("statement", "citation", "conflict"))
+
+
+def is_claim_node(node) -> bool:
+    return str(node).startswith(_CLAIM_PATHS)
+
+
+def where_stated(graph: Graph, subject, predicate, value, lang: str) -> dict | None:
+    """The marker beside a value: the places that state it (place, lines, quote) and any conflict."""
+    statement = statement_iri(subject, predicate, value)
+    if (statement, RDF.type, FTZ.Statement) not in graph:
+        return None
+    ui = UI[lang]
+    citations = []
+    for citation in graph.objects(statement, PROV.wasDerivedFrom):
+        place = graph.value(citation, FTZ.place)
+        first, last = graph.value(citation, FTZ.firstLine), graph.value(citation, FTZ.lastLine)
+        lines = "" if first is None else (f"{ui['lines']} {first}" if first == last else f"{ui['lines']} {first}–{last}")
+        quote = graph.value(citation, FTZ.quote)
+        citations.append({"place": term(graph, place, lang), "lines": lines, "quote": "" if quote is None else str(quote),
+                          "order": int(first) if first is not None else 10 ** 9})
+    citations.sort(key=lambda c: (c["order"], c["place"]["text"]))
+    conflicts = [term(graph, c, lang) for c in sorted(graph.objects(statement, FTZ.disputedIn), key=str)]
+    summary = "; ".join(filter(None, (" ".join(filter(None, (c["place"]["text"], c["lines"]))) +
+                                      (f" «{c['quote']}»" if c["quote"] else "") for c in citations)))
+    return {"citations": citations, "conflicts": conflicts, "summary": summary, "count": len(citations),
+            "label": ui["stated"], "conflict_label": ui["conflict"],
+            "deprecated": graph.value(statement, FTZ.rank) == FTZ.DeprecatedRank}
+
+
 def _shell(lang: str, path: str, title: str, alternates=()) -> dict:
     """What every page's frame (base.html) needs."""
     return {"lang": lang, "other_lang": "en" if lang == "zh" else "zh", "ui": UI[lang], "path": path,
@@ -75,21 +111,35 @@ def entity_page(graph: Graph, node: URIRef, lang: str, path: str, alternates) ->
         by_lang = {l.language: str(l) for l in graph.objects(node, predicate)}
         if by_lang:
             texts.append((heading, by_lang.get(lang) or by_lang.get(other_lang) or ""))
-    skip = {RDF.type, SKOS.prefLabel, SKOS.altLabel, SKOS.definition, DCTERMS.description, FTZ.sourceNote}
+
+    def cited(predicate, value) -> dict:
+        shown = term(graph, value, lang)
+        shown["cite"] = where_stated(graph, node, predicate, value, lang)
+        return shown
+
+    skip = {RDF.type, SKOS.prefLabel, SKOS.altLabel, SKOS.hiddenLabel, SKOS.definition, DCTERMS.description}
     properties = []
     for predicate in sorted({p for p in graph.predicates(node) if p not in skip}, key=str):
         values = sorted(graph.objects(node, predicate), key=lambda o: label(graph, o, lang) if isinstance(o, URIRef)
                         else str(o))
-        properties.append((term(graph, predicate, lang), [term(graph, v, lang) for v in values]))
+        properties.append((term(graph, predicate, lang), [cited(predicate, v) for v in values]))
     incoming: dict = {}
     for subject, predicate in graph.subject_predicates(node):
-        if isinstance(subject, URIRef) and predicate != RDF.type:
+        if isinstance(subject, URIRef) and predicate != RDF.type and not is_claim_node(subject):
             incoming.setdefault(predicate, set()).add(subject)
+    names = [cited(SKOS.prefLabel, l) for l in sorted(graph.objects(node, SKOS.prefLabel), key=str)]
+    alts = [cited(SKOS.altLabel, l) for l in sorted(graph.objects(node, SKOS.altLabel), key=str)]
+    not_followed = []
+    for statement in sorted(graph.subjects(FTZ.statementSubject, node), key=str):
+        if graph.value(statement, FTZ.rank) == FTZ.DeprecatedRank:
+            predicate, value = graph.value(statement, FTZ.statementProperty), graph.value(statement, FTZ.statementValue)
+            not_followed.append((term(graph, predicate, lang), cited(predicate, value)))
+    conflicts = [term(graph, c, lang) for c in sorted(graph.subjects(FTZ.conflictAbout, node), key=str)]
     return render(
         "entity.html", **_shell(lang, path, title, alternates), other_title=label(graph, node, other_lang),
         iri=str(node), types=[term(graph, t, lang) for t in sorted(graph.objects(node, RDF.type), key=str)],
-        texts=texts, alts=sorted(str(l) for l in graph.objects(node, SKOS.altLabel)),
-        notes=[str(n) for n in graph.objects(node, FTZ.sourceNote)], properties=properties,
+        texts=texts, names=names, alts=alts, not_followed=not_followed, conflicts=conflicts,
+        properties=properties,
         incoming=[(term(graph, predicate, lang),
                    [term(graph, s, lang) for s in sorted(incoming[predicate], key=lambda s: label(graph, s, lang))])
                   for predicate in sorted(incoming, key=str)])
@@ -99,7 +149,7 @@ def neighbourhood(graph: Graph, node: URIRef, lang: str) -> list[dict]:
     """Cytoscape.js elements: the node, the entities it links to or is linked from, and those links."""
     def is_entity(term) -> bool:
         return isinstance(term, URIRef) and str(term).startswith(BASE) and "/def" not in str(term) \
-            and (term, RDF.type, None) in graph
+            and not is_claim_node(term) and (term, RDF.type, None) in graph
 
     def element(term) -> dict:
         return {"data": {"id": str(term), "label": label(graph, term, lang), "href": local(term)}}
@@ -126,7 +176,7 @@ def browse_page(graph: Graph, cls: URIRef, lang: str, sort: str | None, filters:
     with plain links and a GET form (no JavaScript needed)."""
     classes = set(graph.transitive_subjects(RDFS.subClassOf, cls))
     nodes = sorted({s for c in classes for s in graph.subjects(RDF.type, c) if isinstance(s, URIRef)}, key=str)
-    skip = {RDF.type, SKOS.prefLabel, SKOS.altLabel, SKOS.definition, DCTERMS.description, FTZ.sourceNote,
+    skip = {RDF.type, SKOS.prefLabel, SKOS.altLabel, SKOS.hiddenLabel, SKOS.definition, DCTERMS.description,
             FTZ.source, SKOS.inScheme, SKOS.topConceptOf, SKOS.narrower}
     predicates = sorted({p for n in nodes for p, o in graph.predicate_objects(n)
                          if p not in skip and isinstance(o, URIRef)}, key=str)
