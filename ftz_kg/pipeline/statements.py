@@ -181,14 +181,10 @@ class StatementBuilder:
                 raise row.error("quote runs over more than one sentence", "quote")
             if "\n" in quote or "\r" in quote:
                 raise row.error("quote has a line break; join the report's lines without them", "quote")
-        key = (subject, predicate or row.get("property"), value, place, first, last)
+        # the same place, lines and quote cited twice (from two files, say) is one citation
+        key = (subject, predicate or row.get("property"), value, place, first, last, quote)
         node = URIRef(f"{BASE}citation/{str(subject)[len(BASE):]}/{_digest(*key)}")
-        if key in self.citations:
-            _, earlier = self.citations[key]
-            if earlier.get("quote") != quote:
-                raise row.error(f"the same place and lines are cited at {self.builder._origin(earlier)} with a "
-                                f"different quote", "quote")
-        else:
+        if key not in self.citations:
             self.citations[key] = (node, row)
             self._emit_citation(node, place, first, last, quote, row.get("note"))
             self.graph.add((node, FTZ.citedValue, value))

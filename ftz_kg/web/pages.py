@@ -17,7 +17,7 @@ UI = {
            "description": "描述", "source": "出处", "incoming": "被以下实体引用", "properties": "属性",
            "search": "搜索", "downloads": "下载", "zones": "自贸试验区（按设立批次）", "taxonomy": "制度创新分类",
            "agencies": "负责单位", "note": "出处说明", "switch": "English", "graph": "关系图（点击节点展开）",
-           "browse": "浏览", "filter": "筛选", "stated": "出处", "lines": "行", "conflict": "报告表述不一致",
+           "browse": "浏览", "filter": "筛选", "stated": "出处", "lines": "行", "line": "行", "conflict": "报告表述不一致",
            "not_followed": "本图谱未采用的报告表述", "places": "处出处"},
     "en": {"home": "Home", "sparql": "SPARQL query", "api": "Canned queries", "alt": "Also called",
            "definition": "Definition", "description": "Description", "source": "Source in the report",
@@ -25,7 +25,7 @@ UI = {
            "zones": "Pilot free trade zones by establishment batch", "taxonomy": "Innovation taxonomy",
            "agencies": "Responsible units", "note": "Source note", "switch": "中文",
            "graph": "Neighbourhood (click a node to expand it)", "browse": "Browse", "filter": "Filter",
-           "stated": "Where stated", "lines": "lines", "conflict": "the report contradicts itself",
+           "stated": "Where stated", "lines": "lines", "line": "line", "conflict": "the report contradicts itself",
            "not_followed": "Readings of the report the graph does not follow", "places": "places"},
 }
 def local(iri) -> str:
@@ -79,7 +79,7 @@ def where_stated(graph: Graph, subject, predicate, value, lang: str) -> dict | N
     for citation in graph.objects(statement, PROV.wasDerivedFrom):
         place = graph.value(citation, FTZ.place)
         first, last = graph.value(citation, FTZ.firstLine), graph.value(citation, FTZ.lastLine)
-        lines = "" if first is None else (f"{ui['lines']} {first}" if first == last else f"{ui['lines']} {first}–{last}")
+        lines = "" if first is None else (f"{ui['line']} {first}" if first == last else f"{ui['lines']} {first}–{last}")
         quote = graph.value(citation, FTZ.quote)
         citations.append({"place": term(graph, place, lang), "lines": lines, "quote": "" if quote is None else str(quote),
                           "order": int(first) if first is not None else 10 ** 9})
