@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from pathlib import Path
@@ -23,3 +24,10 @@ def w3c_sparql11() -> Path:
     or another copy of the W3C rdf-tests named by FTZ_KG_W3C_TESTS."""
     default = Path(__file__).resolve().parent / "data" / "w3c"
     return Path(os.environ.get("FTZ_KG_W3C_TESTS", default)) / "sparql" / "sparql11"
+
+
+@functools.lru_cache(maxsize=None)
+def built_triples() -> int:
+    """How many triples a fresh build holds: what a publish, a store or a server must hold, all of it."""
+    from ftz_kg.pipeline.build import build
+    return len(build().graph)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ftz_kg.vocab import FTZ
+
 import pytest
 from click.testing import CliRunner
 from rdflib import Graph, Literal, URIRef
@@ -118,11 +120,16 @@ def test_validate_fresh_build_conforms():
 
 
 def _written_without(graph, pattern, path: Path) -> Path:
-    """The built graph minus the triples matching `pattern`, written as Turtle to `path`."""
+    """The built graph minus the triples matching `pattern` (and the statements about them, which
+    would otherwise claim triples that are gone), written as Turtle to `path`."""
     copy = Graph()
     for triple in graph:
         copy.add(triple)
-    copy.remove(pattern)
+    for subject, predicate, value in list(copy.triples(pattern)):
+        copy.remove((subject, predicate, value))
+        for statement in list(copy.subjects(FTZ.statementValue, value)):
+            if (statement, FTZ.statementSubject, subject) in copy and (statement, FTZ.statementProperty, predicate) in copy:
+                copy.remove((statement, None, None))
     path.write_bytes(serialize_turtle(copy))
     return path
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from rdflib import Graph
 
-from .helpers import w3c_sparql11
+from .helpers import built_triples, w3c_sparql11
 from .server import running_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -278,7 +278,7 @@ def test_api_lists_queries_and_describes_them(client):
     assert {q["name"] for q in listing} >= {"parallel-approval", "measures-by-zone", "describe"}
     spec = client.get("/api/openapi.json").json()
     operation = spec["paths"]["/api/measures-by-zone"]["get"]
-    assert {p["name"] for p in operation["parameters"]} == {"zone", "lang"}
+    assert {p["name"] for p in operation["parameters"]} == {"zone", "part", "lang"}
     assert client.get("/api/docs").status_code == 200
 
 
@@ -329,8 +329,8 @@ def test_api_unknown_query_is_404_with_suggestions(client):
 
 def test_healthz(client):
     body = client.get("/healthz").json()
-    assert body["status"] == "ok" and body["triples"] == 6040
-    assert body["last_load"]["status"] == "loaded" and body["last_load"]["triples"] == 6040
+    assert body["status"] == "ok" and body["triples"] == built_triples()
+    assert body["last_load"]["status"] == "loaded" and body["last_load"]["triples"] == built_triples()
 
 
 def _raw_get(server: str, target: bytes) -> bytes:

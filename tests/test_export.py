@@ -50,14 +50,18 @@ def test_trig_keeps_ontology_data_and_shapes_apart(bundle, graph, ontology, shap
 
 
 def _entities_and_links(graph):
-    """Counted straight from the RDF: instances under our base, and the links between two of them."""
+    """Counted straight from the RDF: instances under our base, and the links between two of them.
+    Statements, citations and conflicts are claims about the entities, not entities."""
     result = graph.query("""
         SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE {
           ?e a ?t . FILTER (STRSTARTS(STR(?e), "https://w3id.org/ftz-kg/") && !STRSTARTS(STR(?e), "https://w3id.org/ftz-kg/def#"))
+          FILTER (!REGEX(STR(?e), "^https://w3id.org/ftz-kg/(statement|citation|conflict)/"))
           FILTER (STRSTARTS(STR(?t), "https://w3id.org/ftz-kg/def#") || STRSTARTS(STR(?t), "http://www.w3.org/2004/02/skos/core#"))
         }""")
     entities = int(next(iter(result))[0])
+    claims = tuple(f"{BASE}{kind}/" for kind in ("statement", "citation", "conflict"))
     nodes = {s for s, t in graph.subject_objects(RDF.type) if str(s).startswith(BASE) and "/def" not in str(s)
+             and not str(s).startswith(claims)
              and str(t).startswith(("https://w3id.org/ftz-kg/def#", "http://www.w3.org/2004/02/skos/core#"))}
     links = sum(1 for s, p, o in graph if s in nodes and o in nodes and p != RDF.type)
     return entities, links

@@ -149,20 +149,20 @@ def test_turtle_missing_a_prefix_declaration(tmp_path):
 
 # ============================================================ malformed CSV in graph/
 
-ZONES_ROW = ("shanghai,中国（上海）自由贸易试验区,China (Shanghai) Pilot Free Trade Zone,上海自贸试验区,"
-             "Shanghai FTZ,shanghai,zones-1,,part1-s1-1|ext-state-council-plans,")
+ZONES_ROW = ("shanghai,中国（上海）自由贸易试验区,China (Shanghai) Pilot Free Trade Zone,上海自贸试验区|上海自由贸易试验区,"
+             "Shanghai FTZ,shanghai,zones-1,,eastern-modernisation,part1-s1-1|ext-state-council-plans,")
 CSV_FAULTS = {
     # name: (edit of zones.csv, the line, the column pointed at in the edited line, the message)
-    "unbalanced quote": (lambda t: t.replace(",zones-1,,part1", ',"zones-1,,part1', 1), 2,
+    "unbalanced quote": (lambda t: t.replace(",zones-1,,eastern", ',"zones-1,,eastern', 1), 2,
                          lambda row: row.index('"zones-1') + 1, "malformed CSV: this quoted cell is never closed"),
-    "text after a closing quote": (lambda t: t.replace(",zones-1,,part1", ',"zones-1"x,,part1', 1), 2,
-                                   lambda row: row.index("x,,part1") + 1,
+    "text after a closing quote": (lambda t: t.replace(",zones-1,,eastern", ',"zones-1"x,,eastern', 1), 2,
+                                   lambda row: row.index("x,,eastern") + 1,
                                    "malformed CSV: text after the closing quote of a cell"),
-    # the eleventh cell is the empty one after the last comma
-    "one cell too many": (lambda t: t.replace(",zones-1,,part1", ",zones-1,,,part1", 1), 2,
-                          lambda row: len(row) + 1, "row has 11 cells but the header has 10"),
-    "one cell short": (lambda t: t.replace(",zones-1,,part1", ",zones-1,part1", 1), 2,
-                       lambda row: len(row) + 1, "row has 9 cells but the header has 10"),
+    # the twelfth cell is the empty one after the last comma
+    "one cell too many": (lambda t: t.replace(",zones-1,,eastern", ",zones-1,,,eastern", 1), 2,
+                          lambda row: len(row) + 1, "row has 12 cells but the header has 11"),
+    "one cell short": (lambda t: t.replace(",zones-1,,eastern", ",zones-1,eastern", 1), 2,
+                       lambda row: len(row) + 1, "row has 10 cells but the header has 11"),
     "unknown column": (lambda t: t.replace("id,name_zh,", "id,name_cn,name_zh,", 1), 1,
                        lambda row: row.index("name_cn,") + 1,
                        "unknown column(s) name_cn; expected: id,name_zh,name_en,"),
@@ -253,7 +253,8 @@ def test_violations_injected_into_the_csv_are_reported_with_label_path_message_a
     result = ftz("validate", "--format", "json", home=home)
     assert result.returncode == 1, result.stderr[-2000:]
     report = json.loads(result.stdout)
-    assert report["conforms"] is False and report["violations"] == 3
+    # the third fault also gives a rollout scope that no statement cites (StatedLinkShape)
+    assert report["conforms"] is False and report["violations"] == 4
     nodes = {node["focus"]: node for node in report["focusNodes"]}
 
     section_node = nodes[BASE + "source/part1-s6-1"]
@@ -280,6 +281,10 @@ def test_violations_injected_into_the_csv_are_reported_with_label_path_message_a
     [finding] = ship["results"]
     assert finding["path"] == "ftz:rolloutScope"
     assert finding["message"]["zh"] == "改革试点经验须恰有一个推广范围。"
+    [unstated] = nodes["https://w3id.org/ftz-kg/def"]["results"]
+    assert unstated["value"] == "measure:green-ship-repair-regulation"
+    assert "rolloutScope" in unstated["message"]["en"] and "all-ftzs" in unstated["message"]["en"]
+    assert "without a statement citing where it is stated" in unstated["message"]["en"]
 
 
 def test_violations_injected_into_a_built_turtle_file_point_at_its_lines(tmp_path, graph):
@@ -533,7 +538,7 @@ def test_url_and_path_in_a_csv_cell_stay_literals(tmp_path, listener):
     zones = home / "graph" / "zones.csv"
     text = zones.read_text(encoding="utf-8")
     text = text.replace(",Shanghai FTZ,", f",{listener.url}/x,", 1)
-    text = text.replace(",上海自贸试验区,", ",file:///etc/passwd,", 1)
+    text = text.replace(",上海自贸试验区|", ",上海自贸试验区|file:///etc/passwd|", 1)
     zones.write_text(text, encoding="utf-8")
     out = tmp_path / "graph.ttl"
     result = invoke("build", "--out", str(out), home=home)

@@ -30,6 +30,7 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
+from .helpers import built_triples
 from .server import running_server
 
 pytestmark = pytest.mark.hardening
@@ -38,7 +39,7 @@ MAX_BYTES = 2 * 1024 * 1024     # --max-bytes of the server under test
 WRITE_TIMEOUT = 2               # --write-timeout of the server under test
 TIMEOUT = 3                     # --timeout of the servers whose workers get killed
 DIRECT = {"Content-Type": "application/sparql-query"}
-SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"   # 6040³ rows to count: never ends
+SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"   # (triples)³ rows to count: never ends
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 
 
@@ -53,7 +54,8 @@ BIG_SELECT = "SELECT ?x WHERE { ?s ?p ?o " + grown(3) + " }"             # about
 HUGE_SELECT = "SELECT ?x WHERE { ?s ?p ?o " + grown(4) + " }"            # about 100 MB uncut
 BIG_CONSTRUCT = ("CONSTRUCT { ?s <https://w3id.org/ftz-kg/def#big> ?x } WHERE { ?s ?p ?o " + grown(3) + " }")
 # between the 1 MiB that workers send in one message and the cap: streamed, and small enough to cache
-MEDIUM = "SELECT ?x WHERE { ?s ?p ?o BIND(\"" + "a" * 250 + "\" AS ?x) }"
+# one row per triple, about 1.5 MB in all: over a worker's inline size (1 MiB), under the cap (2 MiB)
+MEDIUM = "SELECT ?x WHERE { ?s ?p ?o BIND(\"" + "a" * (1_500_000 // built_triples()) + "\" AS ?x) }"
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +209,7 @@ def test_answers_end_at_the_byte_limit_as_complete_documents(client, query, acce
 
 def test_small_answers_are_whole_and_unflagged(client):
     response = client.post("/sparql", content=tagged(COUNT).encode(), headers={**DIRECT, "Accept": "text/csv"})
-    assert response.status_code == 200 and response.text.split() == ["n", "6040"]
+    assert response.status_code == 200 and response.text.split() == ["n", str(built_triples())]
     assert "x-result-truncated" not in response.headers and "x-result-limit-bytes" not in response.headers
 
 
@@ -220,7 +222,7 @@ def test_streamed_answer_is_whole_cached_and_conditional(server, client):
     first = client.post("/sparql", content=query.encode(), headers={**DIRECT, "Accept": "text/csv"})
     assert first.status_code == 200 and "x-result-truncated" not in first.headers
     assert 1024 ** 2 < len(first.content) < MAX_BYTES
-    assert len(first.text.splitlines()) == 6041
+    assert len(first.text.splitlines()) == built_triples() + 1
     etag = first.headers["etag"]
     assert etag == '"' + hashlib.sha256(first.content).hexdigest()[:40] + '"'
 
@@ -427,7 +429,7 @@ def test_an_idle_worker_killed_is_replaced_before_any_request():
             assert set(replaced) == set(workers(process.pid))   # nothing else was started
             for attempt in range(4):
                 reply = http.post("/sparql", content=tagged(COUNT).encode(), headers={**DIRECT, "Accept": "text/csv"})
-                assert reply.status_code == 200 and reply.text.split() == ["n", "6040"], (attempt, reply.text)
+                assert reply.status_code == 200 and reply.text.split() == ["n", str(built_triples())], (attempt, reply.text)
 
 
 def test_healthz_is_503_only_while_no_worker_lives():

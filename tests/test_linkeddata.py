@@ -141,3 +141,28 @@ def test_the_json_ld_context_is_published_and_used_by_the_dump(client):
     dump = json.loads(client.get("/dumps/ftz-kg.jsonld").text)
     assert dump["@context"] == published["@context"]
     assert published["@context"]["ftz"] == BASE + "def#"
+
+
+def test_every_value_carries_its_places_and_a_conflict_says_so(client):
+    # “一码集成”涉企检查新模式: Hunan in the prose (2787) and table 4 row 6 (2961-2962); the figure (2812-2816)
+    # says Hainan, a reading the graph does not follow (conflict C1)
+    zh = client.get("/measure/single-code-enterprise-inspection?lang=zh", headers={"Accept": "text/html"}).text
+    hunan = zh[zh.index('href="/zone/hunan"'):]
+    marker = hunan[:hunan.index("</details>")]
+    assert '<details class="cite conflicted">' in marker
+    assert "行 2961–2962" in marker and "“一码集成”涉企检查新模式 明确事中事后监管规则 湖南自贸试验区" in marker
+    assert 'href="/source/part2-table4/row-6"' in marker
+    assert "报告表述不一致" in marker and 'href="/conflict/c1"' in marker
+    assert "本图谱未采用的报告表述" in zh and 'href="/zone/hainan"' in zh
+    en = client.get("/measure/single-code-enterprise-inspection?lang=en", headers={"Accept": "text/html"}).text
+    assert "the report contradicts itself" in en and "lines 2961–2962" in en
+    assert "Readings of the report the graph does not follow" in en
+
+
+def test_names_carry_their_places_and_statements_are_not_shown_as_links(client):
+    # the table's name 知识产权纠纷调解新模式 (table 6 row 9) is an alternative name with its place
+    html = client.get("/measure/ip-dispute-pre-litigation-mediation?lang=zh", headers={"Accept": "text/html"}).text
+    alt = html[html.index("知识产权纠纷调解新模式"):]
+    assert 'href="/source/part2-table6/row-9"' in alt[:alt.index("</details>")]
+    zone = client.get("/zone/chongqing?lang=zh", headers={"Accept": "text/html"}).text
+    assert "/statement/" not in zone and "/citation/" not in zone    # claims are markers, not "linked from"

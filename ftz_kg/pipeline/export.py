@@ -114,11 +114,19 @@ def _trig(ontology: Graph, data: Graph, shapes: Graph) -> bytes:
     return _native(lines, "N_QUADS", "TRIG")
 
 
-def entities(graph: Graph) -> list[URIRef]:
-    """The instances of the graph (not ontology terms): nodes of the graph exports."""
+# Statements, their citations and the conflicts and readings between them are claims about the
+# entities: rows of the CSV tables, but not nodes of the network exports (they would outnumber the
+# entities ten to one and tie every entity to its statements).
+CLAIM_PATHS = tuple(BASE + kind + "/" for kind in ("statement", "citation", "conflict"))
+
+
+def entities(graph: Graph, claims: bool = False) -> list[URIRef]:
+    """The instances of the graph (not ontology terms): nodes of the graph exports; with `claims`,
+    the statements, citations, conflicts and readings too."""
     return sorted({s for s, t in graph.subject_objects(RDF.type)
                    if isinstance(s, URIRef) and str(s).startswith(BASE) and not str(s).startswith(str(FTZ))
-                   and str(t).startswith((str(FTZ), str(SKOS)))}, key=str)
+                   and str(t).startswith((str(FTZ), str(SKOS)))
+                   and (claims or not str(s).startswith(CLAIM_PATHS))}, key=str)
 
 
 def _label(graph: Graph, node, lang: str) -> str:
@@ -173,7 +181,7 @@ def _cytoscape(graph: Graph) -> bytes:
 def csv_tables(graph: Graph) -> dict[str, str]:
     """One CSV text per class: iri, label_zh, label_en, then one column per property (values `|`-joined)."""
     by_class: dict[str, list[URIRef]] = {}
-    for node in entities(graph):
+    for node in entities(graph, claims=True):
         by_class.setdefault(_class_of(graph, node), []).append(node)
     tables = {}
     for cls, nodes in sorted(by_class.items()):

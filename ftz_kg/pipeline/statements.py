@@ -187,7 +187,6 @@ class StatementBuilder:
         if key not in self.citations:
             self.citations[key] = (node, row)
             self._emit_citation(node, place, first, last, quote, row.get("note"))
-            self.graph.add((node, FTZ.citedValue, value))
             self.builder.origins[node] = self.builder._origin(row)
         if spec is VARIANT_COLUMNS.get(row.get("property")):
             # a misprint lives only in its citation: the hidden label is the report's form, kept for search
@@ -202,6 +201,8 @@ class StatementBuilder:
         if conflict:
             self.reading_rows.setdefault((conflict, reading), []).append(row)
             reading_node = URIRef(f"{BASE}conflict/{conflict}/{reading}")
+            # what the place gives, for listing a conflict's readings (a statement's citations have its value)
+            self.graph.add((node, FTZ.citedValue, value))
             self.graph.add((reading_node, FTZ.readingCitation, node))
             self.graph.add((reading_node, FTZ.readingValue, value))
 
@@ -223,7 +224,9 @@ class StatementBuilder:
         if EDITORIAL_SOURCE not in self.builder.source_kinds:
             raise InputError(f"graph/sources.csv has no {EDITORIAL_SOURCE!r} row (names that are not the report's "
                              f"words cite it)", path=str(self.builder.graph_dir / "sources.csv"))
-        place = iri("source", EDITORIAL_SOURCE)
+        # one citation for them all: it says only where they come from
+        node = URIRef(f"{BASE}citation/{EDITORIAL_SOURCE}")
+        self._emit_citation(node, iri("source", EDITORIAL_SOURCE), None, None, "", "")
         for kind, ids in self.builder.ids.items():
             for entity_id in ids:
                 subject = iri(kind, entity_id)
@@ -232,13 +235,9 @@ class StatementBuilder:
                         if kind != "scheme" and getattr(label, "language", None) != "en":
                             continue
                         key = (subject, predicate, label)
-                        if key in self.statements:
-                            continue
-                        node = URIRef(f"{BASE}citation/{kind}/{entity_id}/{_digest(*key, place)}")
-                        self._emit_citation(node, place, None, None, "", "")
-                        self.graph.add((node, FTZ.citedValue, label))
-                        self.statements[key] = _Statement(subject, predicate, label, self.builder.origins.get(subject, ""),
-                                                          [node])
+                        if key not in self.statements:
+                            self.statements[key] = _Statement(subject, predicate, label,
+                                                              self.builder.origins.get(subject, ""), [node])
 
     # -- writing ------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS
 
+from ftz_kg.pipeline.export import CLAIM_PATHS
 from ftz_kg.pipeline.statements import statement_iri
 from ftz_kg.web.rendering import render
 from ftz_kg.vocab import BASE, FTZ
@@ -17,7 +18,7 @@ UI = {
            "description": "描述", "source": "出处", "incoming": "被以下实体引用", "properties": "属性",
            "search": "搜索", "downloads": "下载", "zones": "自贸试验区（按设立批次）", "taxonomy": "制度创新分类",
            "agencies": "负责单位", "note": "出处说明", "switch": "English", "graph": "关系图（点击节点展开）",
-           "browse": "浏览", "filter": "筛选", "stated": "出处", "lines": "行", "line": "行", "conflict": "报告表述不一致",
+           "browse": "浏览", "filter": "筛选", "stated": "出处", "name_stated": "名称出处", "lines": "行", "line": "行", "conflict": "报告表述不一致",
            "not_followed": "本图谱未采用的报告表述", "places": "处出处"},
     "en": {"home": "Home", "sparql": "SPARQL query", "api": "Canned queries", "alt": "Also called",
            "definition": "Definition", "description": "Description", "source": "Source in the report",
@@ -25,7 +26,7 @@ UI = {
            "zones": "Pilot free trade zones by establishment batch", "taxonomy": "Innovation taxonomy",
            "agencies": "Responsible units", "note": "Source note", "switch": "中文",
            "graph": "Neighbourhood (click a node to expand it)", "browse": "Browse", "filter": "Filter",
-           "stated": "Where stated", "lines": "lines", "line": "line", "conflict": "the report contradicts itself",
+           "stated": "Where stated", "name_stated": "Where this name is stated", "lines": "lines", "line": "line", "conflict": "the report contradicts itself",
            "not_followed": "Readings of the report the graph does not follow", "places": "places"},
 }
 def local(iri) -> str:
@@ -60,13 +61,10 @@ def term(graph: Graph, value, lang: str) -> dict:
     return {"text": str(value), "href": None, "lang": None}
 
 
-# Nodes that describe claims (statements, their citations, conflicts and readings): shown as the
-# markers beside the values they are about, never as entities "linking" to them.
-_CLAIM_PATHS = tuple(BASE + kind + "/" for kind in ("statement", "citation", "conflict"))
-
-
 def is_claim_node(node) -> bool:
-    return str(node).startswith(_CLAIM_PATHS)
+    """A statement, citation, conflict or reading: shown as the marker beside the value it is
+    about, never as an entity "linking" to it."""
+    return str(node).startswith(CLAIM_PATHS)
 
 
 def where_stated(graph: Graph, subject, predicate, value, lang: str) -> dict | None:
