@@ -102,3 +102,22 @@ def test_browsing_search_entity_zone_agency_language_graph_and_download(server, 
     assert "中国（天津）自由贸易试验区" in path.read_text(encoding="utf-8")
     assert not any(url.startswith(server) for url in outside)
     page.close()
+
+
+def test_a_value_marker_opens_on_its_places_and_quotes(server, browser):
+    # “一码集成”涉企检查新模式 is Hunan's (prose 2787, table 4 row 6 at 2961-2962); the figure says Hainan (C1)
+    page = browser.new_page()
+    outside = block_all_but(page, server)
+    page.goto(server + "/measure/single-code-enterprise-inspection?lang=zh")
+    marker = page.locator("td:has(a[href='/zone/hunan']) details.cite")
+    quote = marker.locator("q").first
+    assert not quote.is_visible()                       # closed until asked
+    assert "行 2961–2962" in marker.locator("summary").get_attribute("title")    # the tooltip
+    marker.locator("summary").click()
+    assert quote.is_visible() and "湖南自贸试验区" in quote.inner_text()
+    assert "报告表述不一致" in marker.inner_text()
+    marker.locator("a[href='/conflict/c1']").click()
+    page.wait_for_url("**/conflict/c1")
+    assert "海南" in page.inner_text("body") and "湖南" in page.inner_text("body")
+    assert not any(url.startswith(server) for url in outside)
+    page.close()

@@ -166,3 +166,19 @@ def test_names_carry_their_places_and_statements_are_not_shown_as_links(client):
     assert 'href="/source/part2-table6/row-9"' in alt[:alt.index("</details>")]
     zone = client.get("/zone/chongqing?lang=zh", headers={"Accept": "text/html"}).text
     assert "/statement/" not in zone and "/citation/" not in zone    # claims are markers, not "linked from"
+
+
+def test_statements_citations_and_conflicts_resolve(client):
+    # Part 1 §六(一) (1310-1312) credits 一保多用 to Tianjin: the statement and its citation are pages of their own
+    statement = client.get("/statement/measure/one-guarantee-multiple-uses/originatesIn/tianjin",
+                           headers={"Accept": "text/turtle"})
+    assert statement.status_code == 200
+    graph = Graph().parse(data=statement.text, format="turtle")
+    node = URIRef(BASE + "statement/measure/one-guarantee-multiple-uses/originatesIn/tianjin")
+    [citation] = list(graph.objects(node, URIRef("http://www.w3.org/ns/prov#wasDerivedFrom")))
+    cited = client.get(str(citation)[len(BASE) - 1:], headers={"Accept": "text/turtle"})
+    assert cited.status_code == 200 and "1310" in cited.text and "天津" in cited.text
+    conflict = client.get("/conflict/c1?lang=en", headers={"Accept": "text/html"})
+    assert conflict.status_code == 200 and "Hunan" in conflict.text
+    assert client.get("/conflict/c1/followed", headers={"Accept": "text/turtle"}).status_code == 200
+    assert client.get("/statement/measure/x/../../etc/passwd", headers={"Accept": "text/turtle"}).status_code == 404

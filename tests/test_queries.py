@@ -413,8 +413,9 @@ def test_where_stated(engine, catalogue):
 
 def test_conflicting_statements(engine, catalogue):
     # Part 2 §三 figure (2460) and prose (2371) print 银行业务创新监管互动机制; table 3 row 2 (2612) 自贸试验区银行业…
-    result = run(engine, catalogue, "conflicting-statements", entity="自贸试验区银行业创新监管互动机制")
-    values = set(records(result, "followed", "value_label"))
+    result = run(engine, catalogue, "conflicting-statements")
+    values = {(followed, value) for subject, followed, value in records(result, "subject_label", "followed", "value_label")
+              if subject == "自贸试验区银行业创新监管互动机制"}
     assert ("true", "自贸试验区银行业创新监管互动机制") in values
     assert ("false", "银行业务创新监管互动机制") in values
 

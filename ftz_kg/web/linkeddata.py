@@ -34,6 +34,10 @@ KINDS = {"zone", "subarea", "province", "measure", "agency", "batch", "innovatio
          "experience-domain", "scheme", "source"}
 # used with fullmatch, not ^...$: `$` also matches before a final newline ("zone/sichuan\n")
 _PATH = re.compile(r"(?P<kind>[a-z-]+)/(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*(?:/row-[0-9]+)?)")
+# claims: a conflict and its readings, a statement (…/statement/measure/<id>/originatesIn/<value key>), a citation
+_CLAIM_PATH = re.compile(r"conflict/c[0-9]+(?:/followed|/other)?"
+                         r"|statement/[a-z-]+/[a-z0-9]+(?:-[a-z0-9]+)*/[A-Za-z]+/[a-z0-9]+(?:-[a-z0-9]+)*"
+                         r"|citation/(?:[a-z-]+/[a-z0-9]+(?:-[a-z0-9]+)*/[0-9a-f]{12}|ext-editorial)")
 
 
 def _lang(request: Request) -> tuple[str, dict]:
@@ -123,6 +127,8 @@ def entity_iri(path: str) -> URIRef | None:
     `def` -> the ontology — or None when the path cannot be one of ours, whatever its characters."""
     if path in ("def", "def/"):
         return ONTOLOGY_IRI
+    if _CLAIM_PATH.fullmatch(path):
+        return URIRef(BASE + path)
     match = _PATH.fullmatch(path)
     if not match or match["kind"] not in KINDS:
         return None
