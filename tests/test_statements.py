@@ -17,10 +17,10 @@ from ftz_kg.errors import InputError
 from ftz_kg.pipeline.build import build
 from ftz_kg.pipeline.quotes import check_quotes, quote_found
 from ftz_kg.query.binding import bind
-from ftz_kg.query.catalogue import Catalogue
-from ftz_kg.query.store import OxigraphEngine, SelectResult
+from ftz_kg.query.store import SelectResult
 from ftz_kg.vocab import FTZ
 from tests.helpers import copy_sources
+from tests.test_queries import catalogue, engine  # noqa: F401  (the query tests' fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = "https://w3id.org/ftz-kg/"
@@ -28,16 +28,6 @@ SOURCE = BASE + "source/"
 ZH = lambda short: f"中国（{short}）自由贸易试验区"  # noqa: E731  the official zone name
 ONE_GUARANTEE = "货物贸易“一保多用”管理模式"
 SINGLE_CODE = "“一码集成”涉企检查新模式"
-
-
-@pytest.fixture(scope="module")
-def catalogue():
-    return Catalogue.load()
-
-
-@pytest.fixture(scope="module")
-def engine(graph):
-    return OxigraphEngine(graph)
 
 
 def rows(engine, catalogue, name, **params) -> list[dict]:
