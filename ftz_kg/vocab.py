@@ -15,6 +15,8 @@ ONTOLOGY_IRI = URIRef(BASE + "def")
 ORG = Namespace("http://www.w3.org/ns/org#")
 SCHEMA = Namespace("https://schema.org/")
 VANN = Namespace("http://purl.org/vocab/vann/")
+QB = Namespace("http://purl.org/linked-data/cube#")
+ELI = Namespace("http://data.europa.eu/eli/ontology#")
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -30,6 +32,8 @@ PREFIXES = {
     "org": ORG,
     "schema": SCHEMA,
     "vann": VANN,
+    "qb": QB,
+    "eli": ELI,
     "zone": Namespace(BASE + "zone/"),
     "subarea": Namespace(BASE + "subarea/"),
     "province": Namespace(BASE + "province/"),
@@ -43,6 +47,11 @@ PREFIXES = {
     "edomain": Namespace(BASE + "experience-domain/"),
     "scheme": Namespace(BASE + "scheme/"),
     "source": Namespace(BASE + "source/"),
+    "group": Namespace(BASE + "group/"),
+    "document": Namespace(BASE + "document/"),
+    "event": Namespace(BASE + "event/"),
+    "observation": Namespace(BASE + "observation/"),
+    "indicator": Namespace(BASE + "indicator/"),
 }
 
 

@@ -29,7 +29,7 @@ INVALID = sorted((EXAMPLES / "invalid").glob("*.ttl"))
 
 
 _ENTITY = re.compile(r"^https://w3id[.]org/ftz-kg/(zone|subarea|province|measure|agency|batch|innovation|scope|strategy"
-                     r"|theme|experience-domain|scheme)/")
+                     r"|theme|experience-domain|scheme|group|document)/")
 _CITED_ELSEWHERE = URIRef("https://w3id.org/ftz-kg/citation/test-example")
 
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDF, SKOS, XSD
+from rdflib.namespace import DCTERMS, RDF, SKOS, XSD
 
 from ftz_kg import resources
 from ftz_kg.pipeline.curated import Row, read_table
 from ftz_kg.errors import InputError
-from ftz_kg.pipeline.mapping import (SOURCE_COLUMNS, SOURCE_KINDS, SOURCE_REQUIRED, TABLES, ClassByValue, Ref, Sources,
-                      Table, Text, Typed, scheme_iri)
+from ftz_kg.pipeline.mapping import (SOURCE_COLUMNS, SOURCE_KINDS, SOURCE_REQUIRED, TABLES, AreaRef, ClassByValue,
+                                     DateValue, ExternalIri, Ref, Sources, Table, Text, Typed, scheme_iri)
+from ftz_kg.pipeline.figures import complete_figures
 from ftz_kg.pipeline.rdfio import parse_turtle
 from ftz_kg.pipeline.statements import StatementBuilder
 from ftz_kg.vocab import FTZ, SLUG, bind_prefixes, iri
@@ -24,7 +26,10 @@ _LEXICAL = {
     XSD.gYear: re.compile(r"^[0-9]{4}$"),
     XSD.integer: re.compile(r"^[1-9][0-9]*$"),
     XSD.string: re.compile(r"^.+$", re.S),
+    XSD.decimal: re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$"),
 }
+_DATE_FORMS = ((re.compile(r"^[0-9]{4}$"), XSD.gYear), (re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$"), XSD.gYearMonth),
+               (re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"), XSD.date))
 
 
 @dataclass
@@ -48,8 +53,27 @@ def build(graph_dir: Path | None = None, ontology_file: Path | None = None) -> B
     for table, rows in tables:
         for row in rows:
             builder.add_row(table, row)
-    StatementBuilder(builder).run(graph_dir)
+    statements = StatementBuilder(builder)
+    for table, rows in tables:
+        if table.cited_inline:
+            for row in rows:
+                statements.inline_citation(row, iri(table.kind, row.get(table.id_column)))
+    statements.run(graph_dir)
+    _mark_subarea_groups(graph)
+    complete_figures(graph)
     return BuildResult(graph, builder.origins)
+
+
+def _mark_subarea_groups(graph: Graph) -> None:
+    """A sub-area as the report names it that stands for several sub-areas of the zone's plan (成都片区
+    for 天府新区 and 青白江铁路港) is not one of the plan's sub-areas: it is not counted or listed as one."""
+    for group in set(graph.subjects(DCTERMS.hasPart, None)):
+        if (group, RDF.type, FTZ.SubArea) not in graph:
+            continue
+        graph.remove((group, RDF.type, FTZ.SubArea))
+        graph.add((group, RDF.type, FTZ.SubAreaGroup))
+        for zone in list(graph.objects(group, FTZ.partOfZone)):
+            graph.remove((zone, FTZ.hasSubArea, group))
 
 
 class _Builder:
@@ -160,6 +184,17 @@ class _Builder:
             raise row.error(f"unknown {kind} id {value!r}", column)
         return iri(kind, value)
 
+    @staticmethod
+    def _date(row: Row, column: str, value: str) -> Literal:
+        for pattern, datatype in _DATE_FORMS:
+            if pattern.match(value):
+                literal = Literal(value, datatype=datatype, normalize=False)
+                if datatype == XSD.date and not isinstance(literal.value, datetime.date):
+                    break
+                return literal
+        raise row.error(f"{value!r} is not a date as precise as the report gives it: YYYY, YYYY-MM or YYYY-MM-DD",
+                        column)
+
     def add_row(self, table: Table, row: Row) -> None:
         graph = self.graph
         entity_id = row.get(table.id_column)
@@ -188,11 +223,31 @@ class _Builder:
                 value = row.get(column)
                 if value not in spec.classes:
                     raise row.error(f"{value!r} is not one of {', '.join(spec.classes)}", column)
-                graph.add((subject, RDF.type, spec.classes[value]))
+                if spec.predicate is not None:
+                    graph.add((subject, spec.predicate, Literal(value)))
+                if spec.classes[value] is not None:
+                    graph.add((subject, RDF.type, spec.classes[value]))
             elif isinstance(spec, Text):
                 values = row.values(column) if spec.multi else ([row.get(column)] if row.get(column) else [])
                 for value in values:
-                    graph.add((subject, spec.predicate, Literal(value, lang=spec.lang)))
+                    for predicate in (spec.predicate, *spec.also):
+                        graph.add((subject, predicate, Literal(value, lang=spec.lang)))
+            elif isinstance(spec, DateValue):
+                value = row.get(column)
+                if value:
+                    graph.add((subject, spec.predicate, self._date(row, column, value)))
+            elif isinstance(spec, AreaRef):
+                kind, _, area_id = row.get(column).partition("/")
+                if kind not in spec.kinds or not area_id:
+                    raise row.error(f"{row.get(column)!r} must be kind/id with kind one of {', '.join(spec.kinds)} "
+                                    f"(zone/sichuan, group/nation ...)", column)
+                graph.add((subject, spec.predicate, self._ref(row, column, kind, area_id)))
+            elif isinstance(spec, ExternalIri):
+                value = row.get(column)
+                if value:
+                    if not re.match(r"^https?://[^\s<>\"{}|\\^`]+$", value):
+                        raise row.error(f"{value!r} is not an http(s) IRI", column)
+                    graph.add((subject, spec.predicate, URIRef(value)))
             elif isinstance(spec, Typed):
                 value = row.get(column)
                 if not value:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rdflib import URIRef
-from rdflib.namespace import DCTERMS, SKOS, XSD
+from rdflib.namespace import DCTERMS, PROV, SKOS, XSD
 
-from ftz_kg.vocab import FTZ, iri
+from ftz_kg.vocab import ELI, FTZ, ORG, QB, iri
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class Text:
     predicate: URIRef
     lang: str
     multi: bool = False
+    also: tuple[URIRef, ...] = ()   # further predicates that take the same value (eli:title beside the label)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,29 @@ class Ref:
 
 
 @dataclass(frozen=True)
+class DateValue:
+    """A date as precise as the report gives it: YYYY (xsd:gYear), YYYY-MM (xsd:gYearMonth) or
+    YYYY-MM-DD (xsd:date)."""
+
+    predicate: URIRef
+
+
+@dataclass(frozen=True)
+class AreaRef:
+    """A link to an area of one of several kinds, written `kind/id` (zone/sichuan, group/nation)."""
+
+    predicate: URIRef
+    kinds: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ExternalIri:
+    """A link to an IRI outside the graph (a QUDT unit ...), written out in full."""
+
+    predicate: URIRef
+
+
+@dataclass(frozen=True)
 class Sources:
     """Locators into the report (`id` or `id#row`), linked with ftz:source."""
 
@@ -51,7 +75,9 @@ class Sources:
 class ClassByValue:
     """The row's class chosen by a controlled value of this column."""
 
-    classes: dict[str, URIRef]
+    classes: dict[str, URIRef | None]
+    # instead of a class, the controlled value itself as a string literal of this predicate
+    predicate: URIRef | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +91,9 @@ class Table:
     top_when_no: str | None = None  # column whose emptiness makes the concept a top concept
     adds_to: str | None = None     # rows annotate existing entities of this kind (no new ids)
     id_column: str = "id"
+    # the row is itself a sourced fact (a figure, an event): its `source`, `lines` and `quote`
+    # columns make one citation that the entity is derived from
+    cited_inline: bool = False
 
     @property
     def column_names(self) -> list[str]:
@@ -106,6 +135,7 @@ TABLES: tuple[Table, ...] = (
             "year": Typed(FTZ.year, XSD.gYear),
             **LABELS,
             "document": Typed(FTZ.documentNumber, XSD.string),
+            "documents": Ref(DCTERMS.references, "document", multi=True),
             "source": Sources(),
             "note": Text(SKOS.note, "en"),
         },
@@ -137,13 +167,16 @@ TABLES: tuple[Table, ...] = (
             "id": None,
             "zone": Ref(FTZ.partOfZone, "zone", inverse=FTZ.hasSubArea),
             **NAMES, **ALT_NAMES,
+            "strategies": Ref(FTZ.servesStrategy, "strategy", multi=True),
+            # a sub-area as the report names it that stands for several sub-areas of the zone's plans
+            "comprises": Ref(DCTERMS.hasPart, "subarea", multi=True, inverse=DCTERMS.isPartOf),
             "source": Sources(),
             "note": Text(SKOS.note, "en"),
         },
         required=frozenset({"id", "zone", "name_zh", "name_en", "source"}),
     ),
     Table(
-        kind="agency", pattern="agencies.csv",
+        kind="agency", pattern="agencies*.csv",
         columns={
             "id": None,
             "type": ClassByValue({
@@ -151,6 +184,10 @@ TABLES: tuple[Table, ...] = (
                 "party-organ": FTZ.PartyOrgan,
                 "judicial-organ": FTZ.JudicialOrgan,
                 "state-owned-enterprise": FTZ.StateOwnedEnterprise,
+                "legislature": FTZ.Legislature,
+                "local-government": FTZ.LocalGovernment,
+                "association": ORG.Organization,
+                "public-body": FTZ.PublicBody,
             }),
             **NAMES, **ALT_NAMES,
             "source": Sources(),
@@ -182,6 +219,45 @@ TABLES: tuple[Table, ...] = (
         columns={"id": None, "broader": Ref(SKOS.broader, "theme", inverse=SKOS.narrower),
                  **LABELS, **ALT_NAMES, **DEFINITIONS, "source": Sources()},
         required=frozenset({"id", "label_zh", "label_en", "definition_zh", "definition_en", "source"}),
+    ),
+    Table(
+        kind="group", pattern="groups.csv",
+        columns={
+            "id": None,
+            "kind": ClassByValue({"nation": FTZ.Nation, "programme": FTZ.ZoneGroup, "zone-group": FTZ.ZoneGroup}),
+            "members": Ref(FTZ.groupMember, "zone", multi=True),
+            **LABELS, **ALT_NAMES, **DEFINITIONS, "source": Sources(),
+        },
+        required=frozenset({"id", "kind", "label_zh", "label_en", "definition_zh", "definition_en", "source"}),
+    ),
+    Table(
+        kind="unit", pattern="units.csv", types=(FTZ.Unit,), scheme="unit", top_when_no="id",
+        columns={
+            "id": None, **LABELS,
+            "base": Ref(FTZ.baseUnit, "unit"),
+            "factor": Typed(FTZ.conversionFactor, XSD.decimal),
+            "exact_match": ExternalIri(SKOS.exactMatch),
+        },
+        required=frozenset({"id", "label_zh", "label_en", "base", "factor"}),
+    ),
+    Table(
+        kind="period-basis", pattern="period_bases.csv", types=(FTZ.PeriodBasis,), scheme="period-basis",
+        top_when_no="id",
+        columns={"id": None, **LABELS, **DEFINITIONS},
+        required=frozenset({"id", "label_zh", "label_en", "definition_zh", "definition_en"}),
+    ),
+    Table(
+        kind="value-qualifier", pattern="value_qualifiers.csv", types=(FTZ.ValueQualifier,), scheme="value-qualifier",
+        top_when_no="id",
+        columns={"id": None, **LABELS, **DEFINITIONS},
+        required=frozenset({"id", "label_zh", "label_en", "definition_zh", "definition_en"}),
+    ),
+    Table(
+        kind="indicator", pattern="indicators/*.csv", types=(FTZ.Indicator,), scheme="indicator",
+        top_when_no="broader",
+        columns={"id": None, "broader": Ref(SKOS.broader, "indicator", inverse=SKOS.narrower),
+                 **LABELS, **DEFINITIONS},
+        required=frozenset({"id", "label_zh", "label_en", "definition_zh", "definition_en"}),
     ),
     Table(
         kind="innovation", pattern="taxonomy/*.csv", scheme="innovation-taxonomy", top_when_no="broader",
@@ -221,6 +297,69 @@ TABLES: tuple[Table, ...] = (
         },
         required=frozenset({"id", "batch", "domain", "agencies", "scope", "source"}),
     ),
+    Table(
+        kind="document", pattern="documents/*.csv", types=(FTZ.PolicyDocument,),
+        columns={
+            "id": None,
+            "type": ClassByValue({
+                "law": FTZ.Law, "state-council-document": FTZ.StateCouncilDocument,
+                "ministry-document": FTZ.MinistryDocument, "local-regulation": FTZ.LocalRegulation,
+                "local-government-document": FTZ.LocalGovernmentDocument, "standard": FTZ.Standard,
+                "international-agreement": FTZ.InternationalAgreement, "other": FTZ.PolicyDocument,
+            }),
+            "number": Typed(ELI.id_local, XSD.string),
+            "title_zh": Text(SKOS.prefLabel, "zh", also=(ELI.title,)),
+            "title_en": Text(SKOS.prefLabel, "en", also=(ELI.title,)),
+            "alt_zh": Text(SKOS.altLabel, "zh", multi=True),
+            "issuer": Ref(ELI.passed_by, "agency", multi=True),
+            "date": DateValue(DCTERMS.issued),
+            "zones": Ref(DCTERMS.spatial, "zone", multi=True),
+            "measures": Ref(DCTERMS.isReferencedBy, "measure", multi=True, inverse=DCTERMS.references),
+            "about_zh": Text(DCTERMS.description, "zh"),
+            "about_en": Text(DCTERMS.description, "en"),
+            "source": Sources(),
+            "note": Text(SKOS.note, "en"),
+        },
+        required=frozenset({"id", "type", "title_zh", "title_en", "source"}),
+    ),
+    Table(
+        kind="event", pattern="events*.csv", types=(FTZ.DatedEvent,), cited_inline=True,
+        columns={
+            "id": None,
+            "date": DateValue(DCTERMS.date),
+            **LABELS,
+            "description_zh": Text(DCTERMS.description, "zh"),
+            "description_en": Text(DCTERMS.description, "en"),
+            "zones": Ref(PROV.atLocation, "zone", multi=True),
+            "subareas": Ref(PROV.atLocation, "subarea", multi=True),
+            "bodies": Ref(PROV.wasAssociatedWith, "agency", multi=True),
+            "documents": Ref(PROV.generated, "document", multi=True),
+            "batch": Ref(PROV.generated, "batch"),
+            "source": None, "lines": None, "quote": None,
+            "pairing": ClassByValue({"printed": None, "reconstructed": None}, predicate=FTZ.datePairing),
+            "note": Text(SKOS.note, "en"),
+        },
+        required=frozenset({"id", "date", "label_zh", "label_en", "description_zh", "description_en", "source",
+                            "lines", "quote", "pairing"}),
+    ),
+    Table(
+        kind="observation", pattern="figures/*.csv", types=(QB.Observation,), cited_inline=True,
+        columns={
+            "id": None,
+            "area": AreaRef(FTZ.refArea, ("zone", "subarea", "group", "province")),
+            "measure": Ref(FTZ.refSubject, "measure"),
+            "indicator": Ref(FTZ.indicator, "indicator"),
+            "period": DateValue(FTZ.refPeriod),
+            "basis": Ref(FTZ.periodBasis, "period-basis"),
+            "qualifier": Ref(FTZ.valueQualifier, "value-qualifier"),
+            "value": Typed(FTZ.obsValue, XSD.decimal),
+            "unit": Ref(FTZ.unit, "unit"),
+            "source": None, "lines": None, "quote": None,
+            "note": Text(SKOS.note, "en"),
+        },
+        required=frozenset({"id", "area", "indicator", "period", "basis", "qualifier", "value", "unit", "source",
+                            "lines", "quote"}),
+    ),
 )
 
 # The report's places: sources.csv rows become ftz:SourceReference nodes of these classes.
@@ -251,7 +390,7 @@ CONFLICT_KINDS = {
     "layout": FTZ.LayoutAmbiguity,
 }
 # The links and names that carry a statement node beside their plain triple.
-QUALIFIED_PREDICATES = (FTZ.partOfZone, FTZ.originatesIn, FTZ.originatesInSubArea, FTZ.classifiedUnder, FTZ.servesStrategy,
+QUALIFIED_PREDICATES = (FTZ.groupMember, ELI.id_local, ELI.passed_by, DCTERMS.spatial, FTZ.partOfZone, FTZ.originatesIn, FTZ.originatesInSubArea, FTZ.classifiedUnder, FTZ.servesStrategy,
                         FTZ.responsibleUnit, FTZ.rolloutScope, SKOS.prefLabel, SKOS.altLabel, SKOS.hiddenLabel)
 # A misprinted name form: kept for search as a hidden label (SKOS's term for misspellings), never shown as a name.
 VARIANT_COLUMNS = {"variant_zh": Text(SKOS.hiddenLabel, "zh", multi=True)}
@@ -263,4 +402,4 @@ def scheme_iri(scheme_id: str) -> URIRef:
 
 __all__ = ["CITATION_COLUMNS", "CITATION_REQUIRED", "CONFLICT_COLUMNS", "CONFLICT_REQUIRED", "CONFLICT_KINDS",
            "QUALIFIED_PREDICATES", "VARIANT_COLUMNS", "TABLES", "SCHEMES", "SOURCE_KINDS", "Table", "Text", "Typed", "Ref", "Sources",
-           "ClassByValue", "scheme_iri"]
+           "ClassByValue", "DateValue", "AreaRef", "ExternalIri", "scheme_iri"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ftz_kg.pipeline.curated import read_table, read_text
-from ftz_kg.pipeline.mapping import CITATION_COLUMNS, CITATION_REQUIRED, SOURCE_COLUMNS, SOURCE_REQUIRED
+from ftz_kg.pipeline.mapping import CITATION_COLUMNS, CITATION_REQUIRED, SOURCE_COLUMNS, SOURCE_REQUIRED, TABLES
 
 ELISION = "…"
 
@@ -49,23 +49,33 @@ def check_quotes(report: Path, graph_dir: Path) -> tuple[int, list[QuoteProblem]
     external = {row.get("id") for row in read_table(graph_dir / "sources.csv", SOURCE_COLUMNS, set(SOURCE_REQUIRED))
                 if row.get("kind") == "external"}
     checked, problems = 0, []
+    cited: list[tuple[str, str, str, str]] = []   # where, source, lines, quote
     for path in sorted((graph_dir / "citations").glob("*.csv")):
         for row in read_table(path, CITATION_COLUMNS, set(CITATION_REQUIRED)):
-            if row.get("source").partition("#")[0] in external:
-                continue
-            where = f"{path.name}:{row.line}"
-            first, _, last = row.get("lines").partition("-")
-            if not first.isdigit() or not (last or first).isdigit():
-                problems.append(QuoteProblem(where, f"lines {row.get('lines')!r} must be N or N-M"))
-                continue
-            first_n, last_n = int(first), int(last or first)
-            checked += 1
-            if last_n > len(lines):
-                problems.append(QuoteProblem(where, f"lines {first_n}-{last_n} run past the end of the report "
-                                                    f"({len(lines)} lines)"))
-            elif not quote_found(joined(lines, first_n, last_n), row.get("quote")):
-                problems.append(QuoteProblem(where, f"quote not found in lines {first_n}-{last_n}: "
-                                                    f"{row.get('quote')!r}"))
+            cited.append((f"{path.name}:{row.line}", row.get("source"), row.get("lines"), row.get("quote")))
+    # figures and events cite their places in their own rows, as parallel |-separated lists
+    for table in TABLES:
+        if not table.cited_inline:
+            continue
+        for path in sorted(graph_dir.glob(table.pattern)):
+            for row in read_table(path, table.column_names, set()):
+                where = f"{path.relative_to(graph_dir)}:{row.line}"
+                for source, span, quote in zip(*(row.get(c).split("|") for c in ("source", "lines", "quote"))):
+                    cited.append((where, source.strip(), span.strip(), quote.strip()))
+    for where, source, lines_cell, quote in cited:
+        if source.partition("#")[0] in external:
+            continue
+        first, _, last = lines_cell.partition("-")
+        if not first.isdigit() or not (last or first).isdigit():
+            problems.append(QuoteProblem(where, f"lines {lines_cell!r} must be N or N-M"))
+            continue
+        first_n, last_n = int(first), int(last or first)
+        checked += 1
+        if last_n > len(lines):
+            problems.append(QuoteProblem(where, f"lines {first_n}-{last_n} run past the end of the report "
+                                                f"({len(lines)} lines)"))
+        elif not quote_found(joined(lines, first_n, last_n), quote):
+            problems.append(QuoteProblem(where, f"quote not found in lines {first_n}-{last_n}: {quote!r}"))
     return checked, problems
 
 

@@ -157,8 +157,41 @@ class StatementBuilder:
         elif not qualified:
             raise row.error(f"the {row.get('property')!r} column carries no statements; cite it only as the reading "
                             f"of a conflict", "property")
-        place = self.builder._source(row, "source", row.get("source"))
-        place_id = row.get("source").partition("#")[0]
+        place, first, last, quote = self._place(row)
+        # the same place, lines and quote cited twice (from two files, say) is one citation
+        key = (subject, predicate or row.get("property"), value, place, first, last, quote)
+        node = URIRef(f"{BASE}citation/{str(subject)[len(BASE):]}/{_digest(*key)}")
+        if key not in self.citations:
+            self.citations[key] = (node, row)
+            self._emit_citation(node, place, first, last, quote, row.get("note"))
+            self.builder.origins[node] = self.builder._origin(row)
+        self._link_citation(row, kind, subject, spec, predicate, value, qualified, conflict, reading, node)
+
+    def inline_citation(self, row: Row, subject: URIRef) -> None:
+        """A row that is itself a sourced fact (a figure, an event) cites its places: `source`,
+        `lines` and `quote` hold one place each, or parallel `|`-separated lists (the same figure
+        printed in the Preface and in Part 1)."""
+        sources, lines, quotes = (row.get(c).split("|") for c in ("source", "lines", "quote"))
+        if not len(sources) == len(lines) == len(quotes):
+            raise row.error(f"source, lines and quote list {len(sources)}, {len(lines)} and {len(quotes)} places; "
+                            f"give one line range and one quote for each place", "quote")
+        for locator, span, text in zip(sources, lines, quotes):
+            cells = dict(row.cells, source=locator.strip(), lines=span.strip(), quote=text.strip())
+            one = Row(row.path, row.line, cells)
+            place, first, last, quote = self._place(one)
+            node = URIRef(f"{BASE}citation/{str(subject)[len(BASE):]}/{_digest(subject, place, first, last, quote)}")
+            self._emit_citation(node, place, first, last, quote, "")
+            self.graph.add((subject, PROV.wasDerivedFrom, node))
+            self.graph.add((subject, FTZ.source, place))
+            self.builder.origins[node] = self.builder._origin(row)
+
+    def _place(self, row: Row) -> tuple[URIRef, int | None, int | None, str]:
+        """The place a row cites, with its lines and quote, checked against the quoting rules."""
+        locator = row.get("source")
+        if "|" in locator:
+            raise row.error("cite one place per row (the most specific one)", "source")
+        place = self.builder._source(row, "source", locator)
+        place_id = locator.partition("#")[0]
         external = self.builder.source_kinds[place_id] == "external"
         lines, quote = row.get("lines"), row.get("quote")
         first = last = None
@@ -181,13 +214,9 @@ class StatementBuilder:
                 raise row.error("quote runs over more than one sentence", "quote")
             if "\n" in quote or "\r" in quote:
                 raise row.error("quote has a line break; join the report's lines without them", "quote")
-        # the same place, lines and quote cited twice (from two files, say) is one citation
-        key = (subject, predicate or row.get("property"), value, place, first, last, quote)
-        node = URIRef(f"{BASE}citation/{str(subject)[len(BASE):]}/{_digest(*key)}")
-        if key not in self.citations:
-            self.citations[key] = (node, row)
-            self._emit_citation(node, place, first, last, quote, row.get("note"))
-            self.builder.origins[node] = self.builder._origin(row)
+        return place, first, last, quote
+
+    def _link_citation(self, row, kind, subject, spec, predicate, value, qualified, conflict, reading, node) -> None:
         if spec is VARIANT_COLUMNS.get(row.get("property")):
             # a misprint lives only in its citation: the hidden label is the report's form, kept for search
             self.graph.add((subject, predicate, value))

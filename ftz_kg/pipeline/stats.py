@@ -11,7 +11,7 @@ from rdflib.namespace import RDF, RDFS, SKOS
 
 from ftz_kg import resources
 from ftz_kg.pipeline.curated import read_table
-from ftz_kg.vocab import FTZ, iri
+from ftz_kg.vocab import FTZ, QB, iri
 
 COUNTED_CLASSES: tuple[URIRef, ...] = (
     FTZ.PilotFreeTradeZone, FTZ.SubArea, FTZ.ProvinceLevelDivision,
@@ -19,6 +19,8 @@ COUNTED_CLASSES: tuple[URIRef, ...] = (
     FTZ.ResponsibleUnit, FTZ.GovernmentAgency, FTZ.PartyOrgan, FTZ.JudicialOrgan, FTZ.StateOwnedEnterprise,
     FTZ.InnovationDomain, FTZ.InnovationApproach, FTZ.InnovationPoint, FTZ.RolloutScope,
     FTZ.ExperienceDomain, FTZ.NationalStrategy, FTZ.Theme, FTZ.SourceReference,
+    FTZ.ZoneGroup, FTZ.SubAreaGroup, QB.Observation, FTZ.Indicator, FTZ.PolicyDocument, FTZ.DatedEvent,
+    FTZ.PublicBody, FTZ.Legislature, FTZ.LocalGovernment,
 )
 
 
@@ -65,6 +67,9 @@ TOTALS = {
     "experiences-human-resources": lambda g: _experiences_in_domain(g, "human-resources"),
     **{f"part2-table{n}-rows": (lambda g, n=n: _rows_cited(g, f"part2-table{n}")) for n in range(1, 8)},
     "part3-case-boxes": _case_boxes_cited,
+    "first-five-batch-zones": lambda g: len(set(g.objects(iri("group", "first-five-batches"), FTZ.groupMember))),
+    "new-zones-2020": lambda g: len(set(g.objects(iri("group", "new-zones-2020"), FTZ.groupMember))),
+    "border-zones": lambda g: len(set(g.objects(iri("group", "border-zones"), FTZ.groupMember))),
 }
 
 

@@ -123,7 +123,7 @@ PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT DISTINCT ?entity ?how WHERE {
   ?entity a ?type .
   ?type rdfs:subClassOf* ?class .
-  OPTIONAL { ?entity skos:prefLabel|skos:altLabel|skos:hiddenLabel ?label }
+  OPTIONAL { ?entity skos:prefLabel|skos:altLabel|skos:hiddenLabel|<http://data.europa.eu/eli/ontology#id_local> ?label }
   BIND (LCASE(STR(?text)) AS ?needle)
   BIND (IF(STR(?entity) = STR(?text) || STRENDS(STR(?entity), CONCAT("/", ?needle))
            || LCASE(STR(?label)) = ?needle, 1,

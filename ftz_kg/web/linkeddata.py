@@ -31,7 +31,8 @@ PAGE_RENDERERS = 2
 PAGE_QUEUE = 32
 SUFFIXES = {suffix: media for media, (_, suffix) in RDF_VIEWS.items()} | {".html": "text/html"}
 KINDS = {"zone", "subarea", "province", "measure", "agency", "batch", "innovation", "scope", "strategy", "theme",
-         "experience-domain", "scheme", "source"}
+         "experience-domain", "scheme", "source", "group", "document", "event", "observation", "indicator", "unit",
+         "period-basis", "value-qualifier", "dataset"}
 # used with fullmatch, not ^...$: `$` also matches before a final newline ("zone/sichuan\n")
 _PATH = re.compile(r"(?P<kind>[a-z-]+)/(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*(?:/row-[0-9]+)?)")
 # claims: a conflict and its readings, a statement (…/statement/measure/<id>/originatesIn/<value key>), a citation

@@ -10,7 +10,7 @@ from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS
 from ftz_kg.pipeline.export import CLAIM_PATHS
 from ftz_kg.pipeline.statements import statement_iri
 from ftz_kg.web.rendering import render
-from ftz_kg.vocab import BASE, FTZ
+from ftz_kg.vocab import BASE, FTZ, QB
 
 LANGS = ("zh", "en")
 UI = {
@@ -19,7 +19,10 @@ UI = {
            "search": "搜索", "downloads": "下载", "zones": "自贸试验区（按设立批次）", "taxonomy": "制度创新分类",
            "agencies": "负责单位", "note": "出处说明", "switch": "English", "graph": "关系图（点击节点展开）",
            "browse": "浏览", "filter": "筛选", "stated": "出处", "name_stated": "名称出处", "lines": "行", "line": "行", "conflict": "报告表述不一致",
-           "not_followed": "本图谱未采用的报告表述", "places": "处出处"},
+           "not_followed": "本图谱未采用的报告表述", "places": "处出处",
+           "figures": "报告中的数据", "indicator": "指标", "period": "时期", "value": "数值", "quote": "原文",
+           "chart": "金额类数据（换算为元）", "events": "大事", "date": "日期", "initiatives": "第一部分所述举措",
+           "strategies": "服务的国家战略"},
     "en": {"home": "Home", "sparql": "SPARQL query", "api": "Canned queries", "alt": "Also called",
            "definition": "Definition", "description": "Description", "source": "Source in the report",
            "incoming": "Linked from", "properties": "Properties", "search": "Search", "downloads": "Downloads",
@@ -27,7 +30,10 @@ UI = {
            "agencies": "Responsible units", "note": "Source note", "switch": "中文",
            "graph": "Neighbourhood (click a node to expand it)", "browse": "Browse", "filter": "Filter",
            "stated": "Where stated", "name_stated": "Where this name is stated", "lines": "lines", "line": "line", "conflict": "the report contradicts itself",
-           "not_followed": "Readings of the report the graph does not follow", "places": "places"},
+           "not_followed": "Readings of the report the graph does not follow", "places": "places",
+           "figures": "Figures in the report", "indicator": "Indicator", "period": "Period", "value": "Value",
+           "quote": "Printed as", "chart": "Amounts (in yuan)", "events": "Events", "date": "Date",
+           "initiatives": "Initiatives described in Part 1", "strategies": "National strategies served"},
 }
 def local(iri) -> str:
     """The local path of an IRI under our base (so links stay on this server), else the IRI."""
@@ -100,6 +106,73 @@ def error_page(status: int, message: str, lang: str) -> str:
     return render("error.html", **_shell(lang, "/", str(status)), status=status, message=message)
 
 
+def _citation_text(graph: Graph, citations, lang: str) -> list[dict]:
+    ui = UI[lang]
+    out = []
+    for citation in citations:
+        first, last = graph.value(citation, FTZ.firstLine), graph.value(citation, FTZ.lastLine)
+        lines = "" if first is None else (f"{ui['line']} {first}" if first == last else f"{ui['lines']} {first}–{last}")
+        quote = graph.value(citation, FTZ.quote)
+        out.append({"place": term(graph, graph.value(citation, FTZ.place), lang), "lines": lines,
+                    "quote": "" if quote is None else str(quote), "order": int(first) if first is not None else 10 ** 9})
+    return sorted(out, key=lambda c: c["order"])
+
+
+def printed(value) -> str:
+    """A decimal as the report prints it: Turtle writes 15 as 15.0, the report does not."""
+    text = str(value)
+    return text[:-2] if text.endswith(".0") else text
+
+
+def figures_of(graph: Graph, node: URIRef, lang: str) -> list[dict]:
+    """The figures about an area (itself, its sub-areas and its measures) or a measure, in report order."""
+    observations = set(graph.subjects(FTZ.refArea, node)) | set(graph.subjects(FTZ.refSubject, node))
+    for part in graph.subjects(FTZ.partOfZone, node):
+        observations |= set(graph.subjects(FTZ.refArea, part))
+    for measure in graph.objects(node, FTZ.originOf):
+        observations |= set(graph.subjects(FTZ.refSubject, measure))
+    rows = []
+    for obs in observations:
+        if (obs, RDF.type, QB.Observation) not in graph:
+            continue
+        value, unit = graph.value(obs, FTZ.obsValue), graph.value(obs, FTZ.unit)
+        qualifier = graph.value(obs, FTZ.valueQualifier)
+        subject = graph.value(obs, FTZ.refSubject)
+        citations = _citation_text(graph, graph.objects(obs, PROV.wasDerivedFrom), lang)
+        rows.append({
+            "observation": term(graph, obs, lang), "indicator": term(graph, graph.value(obs, FTZ.indicator), lang),
+            "about": term(graph, subject, lang) if subject != node else None,
+            "period": str(graph.value(obs, FTZ.refPeriod)), "basis": label(graph, graph.value(obs, FTZ.periodBasis), lang),
+            "qualifier": "" if qualifier is None or qualifier.endswith("/exact") else label(graph, qualifier, lang),
+            "value": printed(value), "unit": label(graph, unit, lang), "citations": citations,
+            "base_value": graph.value(obs, FTZ.valueInBaseUnit), "base_unit": graph.value(unit, FTZ.baseUnit),
+            "order": citations[0]["order"] if citations else 10 ** 9})
+    rows.sort(key=lambda r: (r["order"], r["indicator"]["text"]))
+    return rows
+
+
+def money_chart(rows: list[dict], lang: str) -> list[dict]:
+    """Bars for the figures that are amounts of money in yuan (the one base unit that is comparable
+    across indicators), largest first; widths in per cent of the largest."""
+    amounts = [r for r in rows if r["base_unit"] is not None and str(r["base_unit"]).endswith("/yuan")
+               and r["base_value"] is not None and float(r["base_value"]) > 0]
+    amounts.sort(key=lambda r: -float(r["base_value"]))
+    amounts = amounts[:15]
+    if len(amounts) < 2:
+        return []
+    top = float(amounts[0]["base_value"])
+    return [{"label": f"{r['indicator']['text']} ({r['period']})", "text": f"{r['value']} {r['unit']}",
+             "width": max(0.5, round(100 * float(r["base_value"]) / top, 1))} for r in amounts]
+
+
+def events_of(graph: Graph, node: URIRef, lang: str) -> list[dict]:
+    events = set()
+    for predicate in (PROV.atLocation, PROV.wasAssociatedWith, PROV.generated):
+        events |= {s for s in graph.subjects(predicate, node) if (s, RDF.type, FTZ.DatedEvent) in graph}
+    rows = [{"event": term(graph, e, lang), "date": str(graph.value(e, DCTERMS.date))} for e in events]
+    return sorted(rows, key=lambda r: (r["date"], r["event"]["text"]))
+
+
 def entity_page(graph: Graph, node: URIRef, lang: str, path: str, alternates) -> str:
     ui = UI[lang]
     title = label(graph, node, lang)
@@ -122,9 +195,14 @@ def entity_page(graph: Graph, node: URIRef, lang: str, path: str, alternates) ->
                         else str(o))
         properties.append((term(graph, predicate, lang), [cited(predicate, v) for v in values]))
     incoming: dict = {}
+    # figures and events have sections of their own
+    shown_elsewhere = {FTZ.refArea, FTZ.refSubject}
     for subject, predicate in graph.subject_predicates(node):
-        if isinstance(subject, URIRef) and predicate != RDF.type and not is_claim_node(subject):
+        if (isinstance(subject, URIRef) and predicate != RDF.type and not is_claim_node(subject)
+                and predicate not in shown_elsewhere and (subject, RDF.type, FTZ.DatedEvent) not in graph):
             incoming.setdefault(predicate, set()).add(subject)
+    figures = figures_of(graph, node, lang)
+    events = events_of(graph, node, lang)
     names = [cited(SKOS.prefLabel, l) for l in sorted(graph.objects(node, SKOS.prefLabel), key=str)]
     alts = [cited(SKOS.altLabel, l) for l in sorted(graph.objects(node, SKOS.altLabel), key=str)]
     not_followed = []
@@ -137,7 +215,7 @@ def entity_page(graph: Graph, node: URIRef, lang: str, path: str, alternates) ->
         "entity.html", **_shell(lang, path, title, alternates), other_title=label(graph, node, other_lang),
         iri=str(node), types=[term(graph, t, lang) for t in sorted(graph.objects(node, RDF.type), key=str)],
         texts=texts, names=names, alts=alts, not_followed=not_followed, conflicts=conflicts,
-        properties=properties,
+        properties=properties, figures=figures, chart=money_chart(figures, lang), events=events,
         incoming=[(term(graph, predicate, lang),
                    [term(graph, s, lang) for s in sorted(incoming[predicate], key=lambda s: label(graph, s, lang))])
                   for predicate in sorted(incoming, key=str)])
