@@ -161,7 +161,8 @@ def money_chart(rows: list[dict], lang: str) -> list[dict]:
     if len(amounts) < 2:
         return []
     top = float(amounts[0]["base_value"])
-    return [{"label": f"{r['indicator']['text']} ({r['period']})", "text": f"{r['value']} {r['unit']}",
+    return [{"label": f"{r['indicator']['text']} ({', '.join(filter(None, (r['about'] and r['about']['text'], r['period'])))})",
+             "text": f"{r['value']} {r['unit']}",
              "width": max(0.5, round(100 * float(r["base_value"]) / top, 1))} for r in amounts]
 
 
