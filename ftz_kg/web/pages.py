@@ -166,6 +166,21 @@ def money_chart(rows: list[dict], lang: str) -> list[dict]:
              "width": max(0.5, round(100 * float(r["base_value"]) / top, 1))} for r in amounts]
 
 
+PART1 = URIRef(BASE + "source/part1")
+
+
+def part1_initiatives(graph: Graph, node: URIRef, lang: str) -> list[dict]:
+    """The zone's (or sub-area's) measures that Part 1 describes: its zone initiatives."""
+    measures = set(graph.objects(node, FTZ.originOf)) | set(graph.subjects(FTZ.originatesInSubArea, node))
+    found = []
+    for measure in measures:
+        for place in graph.objects(measure, FTZ.source):
+            if PART1 in set(graph.transitive_objects(place, FTZ.withinSource)):
+                found.append(term(graph, measure, lang))
+                break
+    return sorted(found, key=lambda t: t["text"])
+
+
 def events_of(graph: Graph, node: URIRef, lang: str) -> list[dict]:
     events = set()
     for predicate in (PROV.atLocation, PROV.wasAssociatedWith, PROV.generated):
@@ -204,6 +219,7 @@ def entity_page(graph: Graph, node: URIRef, lang: str, path: str, alternates) ->
             incoming.setdefault(predicate, set()).add(subject)
     figures = figures_of(graph, node, lang)
     events = events_of(graph, node, lang)
+    initiatives = part1_initiatives(graph, node, lang)
     names = [cited(SKOS.prefLabel, l) for l in sorted(graph.objects(node, SKOS.prefLabel), key=str)]
     alts = [cited(SKOS.altLabel, l) for l in sorted(graph.objects(node, SKOS.altLabel), key=str)]
     not_followed = []
@@ -217,6 +233,7 @@ def entity_page(graph: Graph, node: URIRef, lang: str, path: str, alternates) ->
         iri=str(node), types=[term(graph, t, lang) for t in sorted(graph.objects(node, RDF.type), key=str)],
         texts=texts, names=names, alts=alts, not_followed=not_followed, conflicts=conflicts,
         properties=properties, figures=figures, chart=money_chart(figures, lang), events=events,
+        initiatives=initiatives,
         incoming=[(term(graph, predicate, lang),
                    [term(graph, s, lang) for s in sorted(incoming[predicate], key=lambda s: label(graph, s, lang))])
                   for predicate in sorted(incoming, key=str)])
