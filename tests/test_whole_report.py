@@ -63,9 +63,9 @@ def test_figures_of_shaanxi(engine, catalogue):
     # 1209-1211: 陕西自贸试验区进出口总额达 2416.69 亿元，占全省进出口总额 3433.8 亿元的 70.38%
     found = rows(engine, catalogue, "zone-figures", zone="陕西自贸试验区")
     assert {(r["indicator_label"], r["value"], r["unit_label"]) for r in found} >= {
-        ("进出口总额", "2416.69", "亿元"), ("占全省进出口总额比重", "70.38", "%")}
+        ("进出口总额", "2416.69", "亿元"), ("占全省进出口总额比重", "70.38", "百分比")}
     row = figure(found, indicator_label="进出口总额", value="2416.69")[0]
-    assert row["lines"] == "1209" and "2416.69 亿元" in row["quote"]
+    assert "第1209行: 陕西自贸试验区进出口总额达 2416.69 亿元" in row["stated_at"]
     # the province's total is about Shaanxi province, not the zone
     provincial = figure(rows(engine, catalogue, "compare-zones", indicator="进出口总额"),
                         area=BASE + "province/shaanxi")

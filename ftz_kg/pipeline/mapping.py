@@ -234,11 +234,12 @@ TABLES: tuple[Table, ...] = (
         kind="unit", pattern="units.csv", types=(FTZ.Unit,), scheme="unit", top_when_no="id",
         columns={
             "id": None, **LABELS,
+            "symbol": Typed(SKOS.notation, XSD.string),      # the unit as the report prints it beside a number
             "base": Ref(FTZ.baseUnit, "unit"),
             "factor": Typed(FTZ.conversionFactor, XSD.decimal),
             "exact_match": ExternalIri(SKOS.exactMatch),
         },
-        required=frozenset({"id", "label_zh", "label_en", "base", "factor"}),
+        required=frozenset({"id", "label_zh", "label_en", "symbol", "base", "factor"}),
     ),
     Table(
         kind="period-basis", pattern="period_bases.csv", types=(FTZ.PeriodBasis,), scheme="period-basis",

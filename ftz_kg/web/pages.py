@@ -124,6 +124,12 @@ def printed(value) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+def unit_symbol(graph: Graph, unit, lang: str) -> str:
+    """A unit as the report prints it beside a number (%, 亿元); in English its name."""
+    symbol = graph.value(unit, SKOS.notation)
+    return str(symbol) if symbol is not None and (lang == "zh" or not str(symbol).isalnum()) else label(graph, unit, lang)
+
+
 def figures_of(graph: Graph, node: URIRef, lang: str) -> list[dict]:
     """The figures about an area (itself, its sub-areas and its measures) or a measure, in report order."""
     observations = set(graph.subjects(FTZ.refArea, node)) | set(graph.subjects(FTZ.refSubject, node))
@@ -144,7 +150,7 @@ def figures_of(graph: Graph, node: URIRef, lang: str) -> list[dict]:
             "about": term(graph, subject, lang) if subject != node else None,
             "period": str(graph.value(obs, FTZ.refPeriod)), "basis": label(graph, graph.value(obs, FTZ.periodBasis), lang),
             "qualifier": "" if qualifier is None or qualifier.endswith("/exact") else label(graph, qualifier, lang),
-            "value": printed(value), "unit": label(graph, unit, lang), "citations": citations,
+            "value": printed(value), "unit": unit_symbol(graph, unit, lang), "citations": citations,
             "base_value": graph.value(obs, FTZ.valueInBaseUnit), "base_unit": graph.value(unit, FTZ.baseUnit),
             "order": citations[0]["order"] if citations else 10 ** 9})
     rows.sort(key=lambda r: (r["order"], r["indicator"]["text"]))
