@@ -65,7 +65,7 @@ def test_figures_of_shaanxi(engine, catalogue):
     assert {(r["indicator_label"], r["value"], r["unit_label"]) for r in found} >= {
         ("进出口总额", "2416.69", "亿元"), ("占全省进出口总额比重", "70.38", "百分比")}
     row = figure(found, indicator_label="进出口总额", value="2416.69")[0]
-    assert "第1209行: 陕西自贸试验区进出口总额达 2416.69 亿元" in row["stated_at"]
+    assert "(1209): 陕西自贸试验区进出口总额达 2416.69 亿元" in row["stated_at"]
     # the province's total is about Shaanxi province, not the zone
     provincial = figure(rows(engine, catalogue, "compare-zones", indicator="进出口总额"),
                         area=BASE + "province/shaanxi")

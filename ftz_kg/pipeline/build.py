@@ -15,7 +15,7 @@ from ftz_kg.pipeline.curated import Row, read_table
 from ftz_kg.errors import InputError
 from ftz_kg.pipeline.mapping import (SOURCE_COLUMNS, SOURCE_KINDS, SOURCE_REQUIRED, TABLES, AreaRef, ClassByValue,
                                      DateValue, ExternalIri, Ref, Sources, Table, Text, Typed, scheme_iri)
-from ftz_kg.pipeline.figures import complete_figures
+from ftz_kg.pipeline.figures import complete_figures, decimal_lexical
 from ftz_kg.pipeline.rdfio import parse_turtle
 from ftz_kg.pipeline.statements import StatementBuilder
 from ftz_kg.vocab import FTZ, SLUG, bind_prefixes, iri
@@ -257,6 +257,8 @@ class _Builder:
                     raise row.error(f"{value!r} is not a valid {kind}", column)
                 # RDF 1.1: a simple literal is an xsd:string; writing it plain keeps every format in agreement
                 datatype = None if spec.datatype == XSD.string else spec.datatype
+                if datatype == XSD.decimal:
+                    value = decimal_lexical(value)
                 graph.add((subject, spec.predicate, Literal(value, datatype=datatype, normalize=False)))
             elif isinstance(spec, Ref):
                 values = row.values(column)

@@ -25,6 +25,12 @@ def _label(graph: Graph, node: URIRef, lang: str) -> str:
     return str(node).rsplit("/", 1)[-1]
 
 
+def decimal_lexical(text: str) -> str:
+    """A decimal written with a fraction (111 → 111.0): Turtle writes it back the same, and Virtuoso
+    keeps it a decimal (it turns "111"^^xsd:decimal into an integer)."""
+    return text if "." in text else text + ".0"
+
+
 def base_value(value: Decimal, factor: Decimal) -> Decimal:
     """value × factor, written without an exponent and without trailing zeros after the point."""
     product = value * factor
@@ -71,7 +77,7 @@ def complete_figures(graph: Graph) -> None:
         factor = graph.value(unit, FTZ.conversionFactor) if unit is not None else None
         if value is not None and factor is not None:
             converted = base_value(Decimal(str(value)), Decimal(str(factor)))
-            graph.add((node, FTZ.valueInBaseUnit, Literal(format(converted, "f"), datatype=XSD.decimal,
+            graph.add((node, FTZ.valueInBaseUnit, Literal(decimal_lexical(format(converted, "f")), datatype=XSD.decimal,
                                                           normalize=False)))
         indicator, period = graph.value(node, FTZ.indicator), graph.value(node, FTZ.refPeriod)
         subject = graph.value(node, FTZ.refSubject)
@@ -81,4 +87,4 @@ def complete_figures(graph: Graph) -> None:
             graph.add((node, SKOS.prefLabel, Literal(sep.join(parts), lang=lang)))
 
 
-__all__ = ["complete_figures", "base_value", "DATASET"]
+__all__ = ["complete_figures", "base_value", "decimal_lexical", "DATASET"]

@@ -587,6 +587,11 @@ class RemoteEngine:
             wrapper.addDefaultGraph(self.graph)
         graph_form = wrapper.queryType in ("CONSTRUCT", "DESCRIBE")
         wrapper.setReturnFormat(TURTLE if graph_form else JSON)
+        if graph_form:
+            # N-Triples first: Virtuoso 7 writes "111"^^xsd:decimal as a bare 111 in Turtle, which reads
+            # back as an integer; its N-Triples keep the datatype
+            wrapper.addCustomHttpHeader("Accept", "application/n-triples, text/turtle;q=0.9")
+            wrapper.setOnlyConneg(True)     # no format=turtle parameter, which Virtuoso obeys over Accept
         try:
             reply, _ = wrapper._query()
         except EndpointRefused as refused:
