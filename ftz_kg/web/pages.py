@@ -79,15 +79,7 @@ def where_stated(graph: Graph, subject, predicate, value, lang: str) -> dict | N
     if (statement, RDF.type, FTZ.Statement) not in graph:
         return None
     ui = UI[lang]
-    citations = []
-    for citation in graph.objects(statement, PROV.wasDerivedFrom):
-        place = graph.value(citation, FTZ.place)
-        first, last = graph.value(citation, FTZ.firstLine), graph.value(citation, FTZ.lastLine)
-        lines = "" if first is None else (f"{ui['line']} {first}" if first == last else f"{ui['lines']} {first}–{last}")
-        quote = graph.value(citation, FTZ.quote)
-        citations.append({"place": term(graph, place, lang), "lines": lines, "quote": "" if quote is None else str(quote),
-                          "order": int(first) if first is not None else 10 ** 9})
-    citations.sort(key=lambda c: (c["order"], c["place"]["text"]))
+    citations = citation_texts(graph, graph.objects(statement, PROV.wasDerivedFrom), lang)
     conflicts = [term(graph, c, lang) for c in sorted(graph.objects(statement, FTZ.disputedIn), key=str)]
     summary = "; ".join(filter(None, (" ".join(filter(None, (c["place"]["text"], c["lines"]))) +
                                       (f" «{c['quote']}»" if c["quote"] else "") for c in citations)))
@@ -106,7 +98,8 @@ def error_page(status: int, message: str, lang: str) -> str:
     return render("error.html", **_shell(lang, "/", str(status)), status=status, message=message)
 
 
-def _citation_text(graph: Graph, citations, lang: str) -> list[dict]:
+def citation_texts(graph: Graph, citations, lang: str) -> list[dict]:
+    """Citations as a page shows them (place, lines, quote), in the report's order."""
     ui = UI[lang]
     out = []
     for citation in citations:
@@ -115,7 +108,7 @@ def _citation_text(graph: Graph, citations, lang: str) -> list[dict]:
         quote = graph.value(citation, FTZ.quote)
         out.append({"place": term(graph, graph.value(citation, FTZ.place), lang), "lines": lines,
                     "quote": "" if quote is None else str(quote), "order": int(first) if first is not None else 10 ** 9})
-    return sorted(out, key=lambda c: c["order"])
+    return sorted(out, key=lambda c: (c["order"], c["place"]["text"]))
 
 
 def printed(value) -> str:
@@ -144,7 +137,7 @@ def figures_of(graph: Graph, node: URIRef, lang: str) -> list[dict]:
         value, unit = graph.value(obs, FTZ.obsValue), graph.value(obs, FTZ.unit)
         qualifier = graph.value(obs, FTZ.valueQualifier)
         subject = graph.value(obs, FTZ.refSubject)
-        citations = _citation_text(graph, graph.objects(obs, PROV.wasDerivedFrom), lang)
+        citations = citation_texts(graph, graph.objects(obs, PROV.wasDerivedFrom), lang)
         rows.append({
             "observation": term(graph, obs, lang), "indicator": term(graph, graph.value(obs, FTZ.indicator), lang),
             "about": term(graph, subject, lang) if subject != node else None,
