@@ -50,6 +50,8 @@ def mount_docs(app, directory: Path | None = None) -> Path | None:
     folder = directory if directory is not None else site_directory()
     if folder is None or not (Path(folder) / "index.html").is_file():
         return None
+    from ftz_kg.web.rendering import environment
+    environment().globals["docs_href"] = "/docs/"    # the pages' footer links the documentation
     app.router.routes.extend([
         Route("/docs", _to_folder, methods=["GET", "HEAD"]),
         Mount("/docs", SiteFiles(directory=str(folder), html=True), name="docs"),

@@ -19,7 +19,7 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
     # every page's footer names the release it comes from
-    env.globals.update(version=__version__, release_date=RELEASE_DATE)
+    env.globals.update(version=__version__, release_date=RELEASE_DATE, docs_href="")
     return env
 
 
