@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 
 from ftz_kg.pipeline import export
 from ftz_kg.web import pages
-from ftz_kg.web.cache import BoundedCache, Lazy
+from ftz_kg.web.cache import BoundedCache
 from ftz_kg.web.conneg import negotiate, not_modified, split_suffix, strong_etag
 from ftz_kg.pipeline.rdfio import serialize_turtle
 from ftz_kg.vocab import BASE, ONTOLOGY_IRI, bind_prefixes
@@ -183,12 +183,20 @@ async def entity(request: Request) -> Response:
         return _not_found(request, media_type, "no such resource")
 
 
+def home_map(graph: Graph, lang: str) -> dict | None:
+    """The home page's map of the zones (ftz_kg.web.chinamap), or None while it cannot be drawn."""
+    try:
+        from ftz_kg.web import chinamap
+    except ImportError:
+        return None
+    return chinamap.home_map(graph, lang)
+
+
 async def home(request: Request) -> Response:
     graph: Graph = request.app.state.graph
     lang, extra = _lang(request)
-    counts = request.app.state.home_counts
     try:
-        body = await rendered(request, ("/", "text/html", lang), lambda: pages.home_page(graph, lang, counts.get()))
+        body = await rendered(request, ("/", "text/html", lang), lambda: pages.home_page(graph, lang, home_map(graph, lang)))
     except Busy:
         return _busy()
     return _respond(request, body, "text/html", None, extra.get("set_cookie"))
@@ -220,13 +228,14 @@ async def search(request: Request) -> Response:
 
 async def neighbourhood(request: Request) -> Response:
     import json
+    from ftz_kg.web.neighbourhood import neighbourhood as neighbourhood_elements
     graph: Graph = request.app.state.graph
     iri = request.query_params.get("iri", "")
     lang = request.query_params.get("lang", "zh")
     node = URIRef(iri)
     if lang not in pages.LANGS or not iri.startswith(BASE) or (node, None, None) not in graph:
         return _not_found(request, "application/json", "no such resource")
-    body = json.dumps(pages.neighbourhood(graph, node, lang), ensure_ascii=False).encode("utf-8")
+    body = json.dumps(neighbourhood_elements(graph, node, lang), ensure_ascii=False).encode("utf-8")
     return _respond(request, body, "application/json")
 
 
@@ -234,15 +243,63 @@ async def browse(request: Request) -> Response:
     from ftz_kg.vocab import FTZ
     graph: Graph = request.app.state.graph
     name = request.path_params["cls"]
+    as_csv = name.endswith(".csv")
+    name = name.removesuffix(".csv")
     cls = FTZ[name] if re.fullmatch(r"[A-Z][A-Za-z]+", name) else None
     if cls is None or (cls, RDF.type, None) not in graph:
         return _not_found(request, "text/html", "no such class")
     lang, extra = _lang(request)
     filters = {k: v for k, v in request.query_params.items() if k not in ("sort", "lang") and v}
-    sort = request.query_params.get("sort")
-    key = ("/browse", name, lang, sort, tuple(sorted(filters.items())))
+    sort = request.query_params.get("sort") or None
+    key = ("/browse", name, as_csv, lang, sort, tuple(sorted(filters.items())))
     try:
+        if as_csv:
+            body = await rendered(request, key, lambda: pages.browse_csv(graph, cls, lang, sort, filters).decode("utf-8"))
+            return _respond(request, body, "text/csv",
+                            {"Content-Disposition": f'attachment; filename="ftz-kg-{name}-{lang}.csv"'})
         body = await rendered(request, key, lambda: pages.browse_page(graph, cls, lang, sort, filters))
+    except pages.BadParameter as exc:
+        return _not_found(request, "text/csv" if as_csv else "text/html", str(exc), 400)
+    except Busy:
+        return _busy()
+    return _respond(request, body, "text/html", None, extra.get("set_cookie"))
+
+
+async def browse_index(request: Request) -> Response:
+    graph: Graph = request.app.state.graph
+    lang, extra = _lang(request)
+    try:
+        body = await rendered(request, ("/browse", lang), lambda: pages.browse_index_page(graph, lang))
+    except Busy:
+        return _busy()
+    return _respond(request, body, "text/html", None, extra.get("set_cookie"))
+
+
+async def favicon(request: Request) -> Response:
+    from ftz_kg.web.assets import STATIC
+    return Response((STATIC / "favicon.ico").read_bytes(), media_type="image/x-icon",
+                    headers={"Cache-Control": "public, max-age=604800"})
+
+
+async def compare(request: Request) -> Response:
+    """Zones side by side (ftz_kg.web.compare): /compare?zone=sichuan&zone=chongqing; no zone gives the picker,
+    a bad, unknown, single or seventh zone a 400 page that names the parameter and value."""
+    from ftz_kg.web import compare as comparison
+    graph: Graph = request.app.state.graph
+    lang, extra = _lang(request)
+    given = request.query_params.getlist(comparison.PARAMETER)
+    if not any(v.strip() for v in given):
+        make, key = (lambda: comparison.form_page(graph, lang)), ("/compare", lang)
+    else:
+        try:
+            slugs = comparison.parse_zones(graph, given)
+        except comparison.BadZones as error:
+            # not cached: any text may arrive here, and the page is cheap
+            return HTMLResponse(comparison.form_page(graph, lang, error, given), 400,
+                                headers={"Vary": "Accept-Language, Cookie"})
+        make, key = (lambda: comparison.compare_page(graph, lang, slugs)), ("/compare", lang, *slugs)
+    try:
+        body = await rendered(request, key, make)
     except Busy:
         return _busy()
     return _respond(request, body, "text/html", None, extra.get("set_cookie"))
@@ -308,12 +365,9 @@ async def jsonld_context(request: Request) -> Response:
 
 def prepare(graph: Graph, ontology: Graph, shapes: Graph) -> dict:
     """The linked-data state for a graph, computed before the app switches to it."""
-    from ftz_kg.pipeline.stats import class_counts
-
     return {"graph": graph, "ontology": ontology, "dumps": Dumps(graph, ontology, shapes),
             "page_cache": BoundedCache(PAGE_CACHE_BYTES),
-            "created": datetime.date.today().isoformat(),
-            "home_counts": Lazy(lambda: [(c.label_en, c.count) for c in class_counts(graph)][:8])}
+            "created": datetime.date.today().isoformat()}
 
 
 def apply(app, prepared: dict) -> None:
@@ -326,6 +380,7 @@ def install(app, graph: Graph, ontology: Graph, shapes: Graph) -> None:
     """Add the linked-data routes (after the API routes) and their state to the app."""
     from starlette.routing import Route
 
+    from ftz_kg.web import explorer
     from ftz_kg.web.docsite import mount_docs
 
     apply(app, prepare(graph, ontology, shapes))
@@ -334,9 +389,15 @@ def install(app, graph: Graph, ontology: Graph, shapes: Graph) -> None:
         Route("/", home, methods=["GET", "HEAD"]),
         Route("/search", search, methods=["GET", "HEAD"]),
         Route("/neighbourhood", neighbourhood, methods=["GET", "HEAD"]),
+        Route("/browse", browse_index, methods=["GET", "HEAD"]),
         Route("/browse/{cls}", browse, methods=["GET", "HEAD"]),
+        Route("/favicon.ico", favicon, methods=["GET", "HEAD"]),
         Route("/.well-known/void", void, methods=["GET", "HEAD"]),
         Route("/context.jsonld", jsonld_context, methods=["GET", "HEAD"]),
         Route("/dumps/{name}", dump, methods=["GET", "HEAD"]),
+        # the faceted explorer (ftz_kg/web/explorer.py): measures, and /explore/experiences
+        Route("/explore", explorer.handle, methods=["GET", "HEAD"]),
+        Route("/explore/{kind}", explorer.handle, methods=["GET", "HEAD"]),
+        Route("/compare", compare, methods=["GET", "HEAD"]),
         Route("/{path:path}", entity, methods=["GET", "HEAD"]),
     ])

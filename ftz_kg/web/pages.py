@@ -12,29 +12,11 @@ from ftz_kg.pipeline.statements import statement_iri
 from ftz_kg.web.rendering import render
 from ftz_kg.vocab import BASE, FTZ, QB
 
-LANGS = ("zh", "en")
-UI = {
-    "zh": {"home": "首页", "sparql": "SPARQL 查询", "api": "示例查询", "alt": "别名", "definition": "定义",
-           "description": "描述", "source": "出处", "incoming": "被以下实体引用", "properties": "属性",
-           "search": "搜索", "downloads": "下载", "zones": "自贸试验区（按设立批次）", "taxonomy": "制度创新分类",
-           "agencies": "负责单位", "note": "出处说明", "switch": "English", "graph": "关系图（点击节点展开）",
-           "browse": "浏览", "filter": "筛选", "stated": "出处", "name_stated": "名称出处", "lines": "行", "line": "行", "conflict": "报告表述不一致",
-           "not_followed": "本图谱未采用的报告表述", "places": "处出处",
-           "figures": "报告中的数据", "indicator": "指标", "period": "时期", "value": "数值", "quote": "原文",
-           "chart": "金额类数据（换算为元）", "events": "大事", "date": "日期", "initiatives": "第一部分所述举措",
-           "strategies": "服务的国家战略"},
-    "en": {"home": "Home", "sparql": "SPARQL query", "api": "Canned queries", "alt": "Also called",
-           "definition": "Definition", "description": "Description", "source": "Source in the report",
-           "incoming": "Linked from", "properties": "Properties", "search": "Search", "downloads": "Downloads",
-           "zones": "Pilot free trade zones by establishment batch", "taxonomy": "Innovation taxonomy",
-           "agencies": "Responsible units", "note": "Source note", "switch": "中文",
-           "graph": "Neighbourhood (click a node to expand it)", "browse": "Browse", "filter": "Filter",
-           "stated": "Where stated", "name_stated": "Where this name is stated", "lines": "lines", "line": "line", "conflict": "the report contradicts itself",
-           "not_followed": "Readings of the report the graph does not follow", "places": "places",
-           "figures": "Figures in the report", "indicator": "Indicator", "period": "Period", "value": "Value",
-           "quote": "Printed as", "chart": "Amounts (in yuan)", "events": "Events", "date": "Date",
-           "initiatives": "Initiatives described in Part 1", "strategies": "National strategies served"},
-}
+from ftz_kg.web.catalogue import LANGS, strings
+
+UI = strings()
+
+
 def local(iri) -> str:
     """The local path of an IRI under our base (so links stay on this server), else the IRI."""
     text = str(iri)
@@ -88,10 +70,25 @@ def where_stated(graph: Graph, subject, predicate, value, lang: str) -> dict | N
             "deprecated": graph.value(statement, FTZ.rank) == FTZ.DeprecatedRank}
 
 
-def _shell(lang: str, path: str, title: str, alternates=()) -> dict:
-    """What every page's frame (base.html) needs."""
+NAV = (("/", "home"), ("/explore", "explore"), ("/compare", "compare"), ("/browse", "browse"), ("/api", "queries"),
+       ("/sparql", "sparql"))
+
+
+def switch_href(path: str, lang: str, params=()) -> str:
+    """The same page in the other language, keeping its query (search text, filters, sort)."""
+    from urllib.parse import urlencode
+    other = "en" if lang == "zh" else "zh"
+    kept = [(k, v) for k, v in params if k != "lang"]
+    return path + "?" + urlencode(kept + [("lang", other)])
+
+
+def _shell(lang: str, path: str, title: str, alternates=(), *, params=(), section: str | None = None,
+           description: str | None = None, search_text: str = "") -> dict:
+    """What every page's frame (base.html) needs: `params` are the query parameters the language
+    switch keeps, `section` the navigation entry marked current."""
     return {"lang": lang, "other_lang": "en" if lang == "zh" else "zh", "ui": UI[lang], "path": path,
-            "title": title, "alternates": list(alternates)}
+            "title": title, "alternates": list(alternates), "nav": NAV, "section": section,
+            "switch_href": switch_href(path, lang, params), "description": description, "search_text": search_text}
 
 
 def error_page(status: int, message: str, lang: str) -> str:
@@ -238,116 +235,260 @@ def entity_page(graph: Graph, node: URIRef, lang: str, path: str, alternates) ->
                   for predicate in sorted(incoming, key=str)])
 
 
-def neighbourhood(graph: Graph, node: URIRef, lang: str) -> list[dict]:
-    """Cytoscape.js elements: the node, the entities it links to or is linked from, and those links."""
-    def is_entity(term) -> bool:
-        return isinstance(term, URIRef) and str(term).startswith(BASE) and "/def" not in str(term) \
-            and not is_claim_node(term) and (term, RDF.type, None) in graph
+BROWSE_SKIP = {RDF.type, SKOS.prefLabel, SKOS.altLabel, SKOS.hiddenLabel, SKOS.definition, DCTERMS.description,
+               FTZ.source, SKOS.inScheme, SKOS.topConceptOf, SKOS.narrower, PROV.wasDerivedFrom}
 
-    def element(term) -> dict:
-        return {"data": {"id": str(term), "label": label(graph, term, lang), "href": local(term)}}
 
-    elements = {str(node): element(node)}
-    edges = []
-    for p, o in graph.predicate_objects(node):
-        if p != RDF.type and is_entity(o):
-            elements.setdefault(str(o), element(o))
-            edges.append((node, p, o))
-    for s, p in graph.subject_predicates(node):
-        if is_entity(s):
-            elements.setdefault(str(s), element(s))
-            edges.append((s, p, node))
-    out = list(elements.values())
-    for s, p, o in sorted(edges, key=str):
-        out.append({"data": {"id": f"{s} {p} {o}", "source": str(s), "target": str(o),
-                             "label": label(graph, p, lang)}})
-    return out
+class BadParameter(ValueError):
+    """A query parameter a page cannot use: the message names it."""
+
+
+def browse_table(graph: Graph, cls: URIRef, lang: str, sort: str | None, filters: dict[str, str]) -> dict:
+    """The instances of a class, one column per linking property, filtered and sorted: the data of
+    the browse page and of its CSV download. Sorting is by the linked entity's order where it has
+    one (batch ordinal, year), else by label; `-key` sorts descending."""
+    classes = set(graph.transitive_subjects(RDFS.subClassOf, cls))
+    nodes = sorted({s for c in classes for s in graph.subjects(RDF.type, c) if isinstance(s, URIRef)}, key=str)
+    predicates = sorted({p for n in nodes for p, o in graph.predicate_objects(n)
+                         if p not in BROWSE_SKIP and isinstance(o, URIRef)}, key=str)
+    names = {str(p).rsplit("#", 1)[-1].rsplit("/", 1)[-1]: p for p in predicates}
+    for key, value in filters.items():
+        if key not in names:
+            raise BadParameter(f"unknown filter {key!r}; filters: {', '.join(sorted(names))}")
+        nodes = [n for n in nodes if any(local(o) == value or str(o) == value for o in graph.objects(n, names[key]))]
+
+    def order_key(o):
+        for p in (FTZ.ordinal, FTZ.year):
+            v = graph.value(o, p)
+            if v is not None:
+                return (0, int(v), label(graph, o, lang))
+        return (1, 0, label(graph, o, lang))
+
+    def cell(n, p):
+        return sorted((o for o in graph.objects(n, p) if isinstance(o, URIRef)), key=order_key)
+    rows = [{"node": n, "label": label(graph, n, lang), "cells": {k: cell(n, p) for k, p in names.items()}} for n in nodes]
+    descending = bool(sort) and sort.startswith("-")
+    key = sort[1:] if descending else sort
+    if key and key not in names and key != "name":
+        raise BadParameter(f"cannot sort by {key!r}; sort by: name, {', '.join(sorted(names))}")
+    if key and key != "name":
+        empty = (2, 0, "")
+        rows.sort(key=lambda r: r["label"])
+        rows.sort(key=lambda r: [order_key(o) for o in r["cells"][key]] or [empty], reverse=descending)
+    else:
+        rows.sort(key=lambda r: r["label"], reverse=descending)
+    return {"rows": rows, "names": names}
 
 
 def browse_page(graph: Graph, cls: URIRef, lang: str, sort: str | None, filters: dict[str, str]) -> str:
     """A table of the instances of a class, one column per linking property; sortable and filterable
-    with plain links and a GET form (no JavaScript needed)."""
-    classes = set(graph.transitive_subjects(RDFS.subClassOf, cls))
-    nodes = sorted({s for c in classes for s in graph.subjects(RDF.type, c) if isinstance(s, URIRef)}, key=str)
-    skip = {RDF.type, SKOS.prefLabel, SKOS.altLabel, SKOS.hiddenLabel, SKOS.definition, DCTERMS.description,
-            FTZ.source, SKOS.inScheme, SKOS.topConceptOf, SKOS.narrower}
-    predicates = sorted({p for n in nodes for p, o in graph.predicate_objects(n)
-                         if p not in skip and isinstance(o, URIRef)}, key=str)
-    names = {str(p).rsplit("#", 1)[-1].rsplit("/", 1)[-1]: p for p in predicates}
-    for key, value in filters.items():
-        if key in names:
-            nodes = [n for n in nodes if any(local(o) == value or str(o) == value for o in graph.objects(n, names[key]))]
-    def cell(n, p):
-        return sorted(label(graph, o, lang) for o in graph.objects(n, p))
-    rows = [(n, label(graph, n, lang), {k: cell(n, p) for k, p in names.items()}) for n in nodes]
-    if sort in names:
-        rows.sort(key=lambda r: ("; ".join(r[2][sort]) or "\uffff", r[1]))
-    else:
-        rows.sort(key=lambda r: r[1])
+    with plain links and a GET form (no JavaScript needed); the filters survive sorting and the sort
+    survives filtering."""
+    from urllib.parse import urlencode
+    table = browse_table(graph, cls, lang, sort, filters)
+    names, rows = table["names"], table["rows"]
+    all_nodes = {s for c in set(graph.transitive_subjects(RDFS.subClassOf, cls)) for s in graph.subjects(RDF.type, c)}
     selects = []
     for key, p in names.items():
-        options = sorted({(local(o), label(graph, o, lang)) for n in nodes for o in graph.objects(n, p)
+        options = sorted({(local(o), label(graph, o, lang)) for n in all_nodes for o in graph.objects(n, p)
                           if isinstance(o, URIRef)}, key=lambda x: x[1])
-        if 1 < len(options) <= 60:
-            selects.append({"key": key, "label": label(graph, p, lang), "options": options,
-                            "selected": filters.get(key)})
+        if 1 < len(options) <= 80:
+            selects.append({"key": key, "label": label(graph, p, lang), "options": options, "selected": filters.get(key)})
+    kept = sorted(filters.items())
+    current = key_of_sort = (sort or "").lstrip("-")
+
+    def sort_href(key: str) -> str:
+        # a second click on the sorted column reverses it
+        chosen = ("-" + key) if (key == current and not (sort or "").startswith("-")) else key
+        return "?" + urlencode(kept + [("sort", chosen), ("lang", lang)])
+    columns = [{"key": k, "text": label(graph, p, lang), "href": sort_href(k),
+                "sorted": ("descending" if (sort or "").startswith("-") else "ascending") if k == key_of_sort else None}
+               for k, p in names.items()]
+    name_column = {"text": UI[lang]["browse_name"], "href": sort_href("name"),
+                   "sorted": ("descending" if (sort or "").startswith("-") else "ascending")
+                   if key_of_sort in ("", "name") else None}
+    cls_name = str(cls).rsplit("#", 1)[-1]
+    params = kept + ([("sort", sort)] if sort else [])
     title = label(graph, cls, lang)
-    return render("browse.html", **_shell(lang, f"/browse/{str(cls).rsplit('#', 1)[-1]}", title), selects=selects,
-                  columns=[(k, label(graph, p, lang)) for k, p in names.items()],
-                  rows=[(local(n), lbl, ["; ".join(v[k]) for k in names]) for n, lbl, v in rows])
+    return render("browse.html", **_shell(lang, f"/browse/{cls_name}", title, params=params, section="browse"),
+                  selects=selects, columns=columns, name_column=name_column, count=len(rows),
+                  csv_href=f"/browse/{cls_name}.csv?" + urlencode(params + [("lang", lang)]),
+                  rows=[{"href": local(r["node"]), "name": r["label"],
+                         "cells": [[term(graph, o, lang) for o in r["cells"][k]] for k in names]} for r in rows])
 
 
-def home_page(graph: Graph, lang: str, counts: list[tuple[str, int]]) -> str:
-    zones_by_batch: dict[int, list] = {}
+def browse_csv(graph: Graph, cls: URIRef, lang: str, sort: str | None, filters: dict[str, str]) -> bytes:
+    """The browse table as CSV with labels (not IRIs) and readable headers, UTF-8 with a byte-order
+    mark so that spreadsheet programs read the Chinese correctly; one IRI column to join on."""
+    import csv
+    import io
+    table = browse_table(graph, cls, lang, sort, filters)
+    names = table["names"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([UI[lang]["browse_name"], "IRI"] + [label(graph, p, lang) for p in names.values()])
+    separator = "；" if lang == "zh" else "; "
+    for r in table["rows"]:
+        writer.writerow([r["label"], str(r["node"])] +
+                        [separator.join(label(graph, o, lang) for o in r["cells"][k]) for k in names])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def browse_index_page(graph: Graph, lang: str) -> str:
+    """The list of browsable classes with how many instances each has."""
+    items = [{"href": f"/browse/{name}", "text": label(graph, FTZ[name], lang), "n": len(_instances(graph, FTZ[name]))}
+             for name in BROWSABLE]
+    return render("browse_index.html", **_shell(lang, "/browse", UI[lang]["browse"], section="browse"), items=items)
+
+
+HOME_CARDS = (  # (class, where its card links)
+    (FTZ.PilotFreeTradeZone, "/browse/PilotFreeTradeZone"), (FTZ.SubArea, "/browse/SubArea"),
+    (FTZ.InnovationMeasure, "/explore"), (FTZ.ReplicableExperience, "/explore?kind=experiences"),
+    (FTZ.ResponsibleUnit, "/browse/ResponsibleUnit"), (QB.Observation, "/browse/Indicator"),
+    (FTZ.PolicyDocument, "/browse/PolicyDocument"), (FTZ.DatedEvent, "/browse/DatedEvent"),
+)
+
+
+def _instances(graph: Graph, cls) -> set:
+    classes = set(graph.transitive_subjects(RDFS.subClassOf, cls))
+    return {s for c in classes for s in graph.subjects(RDF.type, c)}
+
+
+def home_cards(graph: Graph, lang: str) -> list[dict]:
+    """The dashboard's figure cards: how many of each main kind of entity, each linking to its list."""
+    return [{"n": len(_instances(graph, cls)), "text": label(graph, cls, lang), "href": href}
+            for cls, href in HOME_CARDS]
+
+
+def establishment_timeline(graph: Graph, lang: str) -> list[dict]:
+    """The six establishment batches 2013–2020, in order, with their zones."""
+    batches = {}
     for zone in graph.subjects(RDF.type, FTZ.PilotFreeTradeZone):
         batch = graph.value(zone, FTZ.establishedInBatch)
-        zones_by_batch.setdefault((int(graph.value(batch, FTZ.ordinal)), str(graph.value(batch, FTZ.year)), batch),
-                                  []).append(zone)
+        batches.setdefault(batch, []).append(zone)
+    rows = []
+    for batch, zones in batches.items():
+        rows.append({"batch": term(graph, batch, lang), "year": str(graph.value(batch, FTZ.year)),
+                     "ordinal": int(graph.value(batch, FTZ.ordinal)),
+                     "zones": [term(graph, z, lang) for z in sorted(zones, key=lambda z: label(graph, z, lang))]})
+    return sorted(rows, key=lambda r: r["ordinal"])
+
+
+def top_units(graph: Graph, lang: str, limit: int = 10) -> list[dict]:
+    """Responsible units ranked by the number of 2020 reform experiences they are named for, alone
+    or jointly (the `agencies-ranked` query), as bars."""
+    counts = {a: len(set(graph.objects(a, FTZ.responsibleFor))) for a in set(graph.subjects(FTZ.responsibleFor, None))}
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], label(graph, kv[0], lang)))[:limit]
+    top = ranked[0][1] if ranked else 1
+    return [{"term": term(graph, a, lang), "n": n, "width": round(100 * n / top, 1)} for a, n in ranked]
+
+
+def taxonomy_tree(graph: Graph, lang: str) -> list[dict]:
+    """Domain → approach → point, each with the number of measures classified under it or below it."""
+    direct: dict = {}
+    for measure, concept in graph.subject_objects(FTZ.classifiedUnder):
+        direct.setdefault(concept, set()).add(measure)
 
     def tree(node) -> dict:
-        return {"term": term(graph, node, lang),
-                "children": [tree(c) for c in sorted(graph.subjects(SKOS.broader, node), key=str)]}
-    domains = sorted(graph.subjects(RDF.type, FTZ.InnovationDomain), key=str)
-    agencies = sorted({a for t in (FTZ.GovernmentAgency, FTZ.PartyOrgan, FTZ.JudicialOrgan, FTZ.StateOwnedEnterprise)
-                       for a in graph.subjects(RDF.type, t)}, key=lambda a: label(graph, a, lang))
+        children = [tree(c) for c in sorted(graph.subjects(SKOS.broader, node), key=lambda c: label(graph, c, lang))]
+        measures = set(direct.get(node, ()))
+        for child in children:
+            measures |= child["measures"]
+        return {"term": term(graph, node, lang), "children": children, "measures": measures, "n": len(measures),
+                "href": local(node)}
+    return [tree(d) for d in sorted(graph.subjects(RDF.type, FTZ.InnovationDomain), key=str)]
+
+
+def home_page(graph: Graph, lang: str, map_data: dict | None = None) -> str:
     intro = ("本图谱整理自《中国自由贸易试验区发展报告（2021）》（商务部研究院），涵盖 21 个自贸试验区、片区、制度创新举措、"
-             "制度创新分类以及 2020 年复制推广的 37 项改革试点经验，每一事实均注明其在报告中的出处。"
+             "制度创新分类、报告中的数据以及 2020 年复制推广的 37 项改革试点经验，每一事实均注明其在报告中的出处。"
              if lang == "zh" else
              "A linked-data knowledge graph curated from the China Pilot Free Trade Zone Development Report (2021) "
              "by the research academy of the Ministry of Commerce: the 21 pilot free trade zones, their sub-areas, "
-             "their institutional innovation measures, the innovation taxonomy and the 37 reform experiences "
-             "promoted in 2020, every fact traced to its place in the report.")
+             "their institutional innovation measures, the innovation taxonomy, the report's figures and the 37 reform "
+             "experiences promoted in 2020, every fact traced to its place in the report.")
     return render(
-        "home.html", **_shell(lang, "/", "ftz-kg"), intro=intro, counts=counts,
-        batches=[(term(graph, batch, lang), year,
-                  [term(graph, z, lang) for z in sorted(zones, key=lambda z: label(graph, z, lang))])
-                 for (ordinal, year, batch), zones in sorted(zones_by_batch.items(), key=lambda kv: kv[0][0])],
-        taxonomy=[tree(d) for d in domains], agencies=[term(graph, a, lang) for a in agencies],
-        browse=[(name, label(graph, FTZ[name], lang))
-                for name in ("PilotFreeTradeZone", "SubArea", "InnovationMeasure", "ReplicableExperience",
-                             "ResponsibleUnit", "InnovationConcept", "NationalStrategy", "Theme")],
+        "home.html", **_shell(lang, "/", UI[lang]["site_name"], section="home"), intro=intro,
+        cards=home_cards(graph, lang), timeline=establishment_timeline(graph, lang), units=top_units(graph, lang),
+        taxonomy=taxonomy_tree(graph, lang), map=map_data,
+        browse=[(name, label(graph, FTZ[name], lang)) for name in BROWSABLE],
         dumps=("ftz-kg.ttl", "ftz-kg.nt", "ftz-kg.jsonld", "ftz-kg.rdf", "ftz-kg.trig", "ftz-kg.graphml",
                "ftz-kg.gexf", "ftz-kg.cyjs", "ftz-kg-csv.zip"))
 
 
-def search(graph: Graph, text: str) -> list[URIRef]:
-    """Entities any of whose labels contains the text (case-insensitive), best matches first."""
-    needle = text.strip().casefold()
-    if not needle:
+BROWSABLE = ("PilotFreeTradeZone", "SubArea", "ProvinceLevelDivision", "InnovationMeasure", "ReplicableExperience",
+             "ResponsibleUnit", "InnovationConcept", "NationalStrategy", "Theme", "Indicator", "PolicyDocument",
+             "DatedEvent", "ZoneGroup")
+
+
+def search_hits(graph: Graph, text: str) -> list[dict]:
+    """Entities whose names contain every word of the text (case-insensitive, any language), ranked:
+    a name equal to the text, then a name starting with it, then names containing all words, then
+    alternative names. Each hit keeps the name that matched, for highlighting."""
+    words = [w for w in text.casefold().split() if w]
+    if not words:
         return []
-    hits = {}
-    for predicate in (SKOS.prefLabel, SKOS.altLabel):
+    whole = " ".join(words)
+    hits: dict = {}
+    for rank_offset, predicate in ((0, SKOS.prefLabel), (3, SKOS.altLabel)):
         for subject, name in graph.subject_objects(predicate):
-            if isinstance(subject, URIRef) and str(subject).startswith(BASE) and needle in str(name).casefold():
-                score = 0 if str(name).casefold() == needle else 1
-                hits[subject] = min(hits.get(subject, 2), score)
-    return sorted(hits, key=lambda s: (hits[s], str(s)))
+            if not isinstance(subject, URIRef) or not str(subject).startswith(BASE) or is_claim_node(subject):
+                continue
+            folded = str(name).casefold()
+            if not all(w in folded for w in words):
+                continue
+            rank = rank_offset + (0 if folded == whole else 1 if folded.startswith(whole) else 2)
+            if subject not in hits or rank < hits[subject]["rank"]:
+                hits[subject] = {"node": subject, "rank": rank, "matched": str(name),
+                                 "matched_lang": getattr(name, "language", None)}
+    return sorted(hits.values(), key=lambda h: (h["rank"], len(h["matched"]), str(h["node"])))
+
+
+def search(graph: Graph, text: str) -> list[URIRef]:
+    """Entities any of whose names contains every word of the text, best matches first."""
+    return [h["node"] for h in search_hits(graph, text)]
+
+
+def highlighted(text: str, words: list[str]) -> list[tuple[str, bool]]:
+    """The text cut into (segment, matched) pieces, for the template to wrap matches in <mark>."""
+    folded = text.casefold()
+    marks = [False] * len(text)
+    for word in words:
+        start = folded.find(word)
+        while word and start >= 0:
+            for i in range(start, min(len(text), start + len(word))):
+                marks[i] = True
+            start = folded.find(word, start + 1)
+    pieces: list[tuple[str, bool]] = []
+    for ch, mark in zip(text, marks):
+        if pieces and pieces[-1][1] == mark:
+            pieces[-1] = (pieces[-1][0] + ch, mark)
+        else:
+            pieces.append((ch, mark))
+    return pieces
+
+
+SEARCH_LIMIT = 200
 
 
 def search_page(graph: Graph, text: str, lang: str) -> str:
-    results = search(graph, text)
-    return render("search.html", **_shell(lang, "/search", text), text=text, count=len(results),
-                  results=[(term(graph, r, lang), label(graph, graph.value(r, RDF.type), lang)) for r in results[:200]])
+    """Search results grouped by type (zones, measures, units …), best first within each group."""
+    hits = search_hits(graph, text)
+    words = [w for w in text.casefold().split() if w]
+    groups: dict = {}
+    for hit in hits[:SEARCH_LIMIT]:
+        node = hit["node"]
+        kind = graph.value(node, RDF.type)
+        shown = label(graph, node, lang)
+        group = groups.setdefault(kind, {"type": label(graph, kind, lang) if kind is not None else "", "hits": [],
+                                         "order": len(groups)})
+        group["hits"].append({"term": term(graph, node, lang), "name": highlighted(shown, words),
+                              "matched": highlighted(hit["matched"], words) if hit["matched"] != shown else None,
+                              "matched_lang": hit["matched_lang"]})
+    ordered = sorted(groups.values(), key=lambda g: g["order"])
+    return render("search.html", **_shell(lang, "/search", f"{UI[lang]['search']}: {text}" if text else UI[lang]["search"],
+                                          params=[("q", text)], search_text=text),
+                  text=text, count=len(hits), shown=min(len(hits), SEARCH_LIMIT), groups=ordered)
 
 
 def ontology_page(graph: Graph, lang: str) -> str:
