@@ -67,8 +67,13 @@ def test_browsing_search_entity_zone_agency_language_graph_and_download(server, 
     page = browser.new_page(accept_downloads=True)
     outside = block_all_but(page, server)
     page.goto(server + "/?lang=zh")
-    page.type("input[name=q]", "并联")       # search as you type: suggestions appear under the box
-    page.wait_for_selector("#suggestions a[href='/innovation/parallel-processing']", timeout=30_000)
+    page.type("#site-q", "并联")       # search as you type: a combobox's options appear under the box
+    page.wait_for_selector("#site-q-suggestions [role=option]:has-text('推动并联化')", timeout=30_000)
+    assert page.get_attribute("#site-q", "aria-expanded") == "true"
+    page.keyboard.press("ArrowDown")     # the keyboard moves through the options
+    assert page.get_attribute("#site-q", "aria-activedescendant") == "site-q-option-0"
+    page.keyboard.press("Escape")
+    assert page.get_attribute("#site-q", "aria-expanded") == "false"
     page.click("form[action='/search'] button")
     page.wait_for_url("**/search?**")
     # 证照“一口受理、并联办理”审批服务模式: table 1 row 6 (Tianjin), annex table 1 item 7 (市场监管总局)
@@ -92,7 +97,7 @@ def test_browsing_search_entity_zone_agency_language_graph_and_download(server, 
     # the neighbourhood graph: the zone and its neighbours; expanding its batch (the second, 2015) adds 广东, 福建
     page.wait_for_function("() => document.getElementById('graph').dataset.nodes > 1", timeout=30_000)
     before = int(page.get_attribute("#graph", "data-nodes"))
-    page.evaluate("ftzGraph.cy.getElementById('https://w3id.org/ftz-kg/batch/zones-2').emit('tap')")
+    page.click("#graph-list button.graph-expand[data-iri='https://w3id.org/ftz-kg/batch/zones-2']")
     page.wait_for_function(f"() => document.getElementById('graph').dataset.nodes > {before}", timeout=30_000)
     page.goto(server + "/")
     with page.expect_download() as download:

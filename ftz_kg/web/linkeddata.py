@@ -4,6 +4,7 @@ built graph held in the web process (small and immutable between reloads)."""
 from __future__ import annotations
 
 import datetime
+import gzip
 import io
 import re
 import threading
@@ -24,7 +25,8 @@ from ftz_kg.vocab import BASE, ONTOLOGY_IRI, bind_prefixes
 RDF_VIEWS = {"text/turtle": ("turtle", ".ttl"), "application/ld+json": ("json-ld", ".jsonld"),
              "application/n-triples": ("nt", ".nt"), "application/rdf+xml": ("xml", ".rdf")}
 OFFERED = ["text/html", *RDF_VIEWS]
-PAGE_CACHE_BYTES = 32 * 1024 * 1024   # rendered entity views, per loaded graph
+PAGE_CACHE_BYTES = 32 * 1024 * 1024
+COMPRESS_FROM = 1024           # bytes: smaller bodies gain nothing from gzip   # rendered entity views, per loaded graph
 # Pages are rendered in threads, off the event loop, at most this many at once; requests beyond
 # that wait, and beyond PAGE_QUEUE waiting ones they get 503 rather than piling up.
 PAGE_RENDERERS = 2
@@ -59,6 +61,15 @@ def _respond(request: Request, body: bytes, media_type: str, extra: dict | None 
     if not_modified(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     content_type = media_type if media_type.endswith("xml") else f"{media_type}; charset=utf-8"
+    if len(body) >= COMPRESS_FROM and "gzip" in request.headers.get("accept-encoding", ""):
+        cache: BoundedCache = request.app.state.page_cache
+        packed = cache.get(("gzip", etag))
+        if packed is None:
+            packed = gzip.compress(body, 6, mtime=0)
+            cache.put(("gzip", etag), packed, len(packed))
+        body = packed
+        headers["Content-Encoding"] = "gzip"
+    headers["Vary"] += ", Accept-Encoding"
     response = Response(body, 200, headers=headers, media_type=content_type)
     if lang_cookie:
         response.set_cookie("lang", lang_cookie, max_age=365 * 24 * 3600, samesite="lax")

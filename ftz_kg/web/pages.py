@@ -186,53 +186,9 @@ def events_of(graph: Graph, node: URIRef, lang: str) -> list[dict]:
 
 
 def entity_page(graph: Graph, node: URIRef, lang: str, path: str, alternates) -> str:
-    ui = UI[lang]
-    title = label(graph, node, lang)
-    other_lang = "en" if lang == "zh" else "zh"
-    texts = []
-    for predicate, heading in ((SKOS.definition, ui["definition"]), (DCTERMS.description, ui["description"])):
-        by_lang = {l.language: str(l) for l in graph.objects(node, predicate)}
-        if by_lang:
-            texts.append((heading, by_lang.get(lang) or by_lang.get(other_lang) or ""))
-
-    def cited(predicate, value) -> dict:
-        shown = term(graph, value, lang)
-        shown["cite"] = where_stated(graph, node, predicate, value, lang)
-        return shown
-
-    skip = {RDF.type, SKOS.prefLabel, SKOS.altLabel, SKOS.hiddenLabel, SKOS.definition, DCTERMS.description}
-    properties = []
-    for predicate in sorted({p for p in graph.predicates(node) if p not in skip}, key=str):
-        values = sorted(graph.objects(node, predicate), key=lambda o: label(graph, o, lang) if isinstance(o, URIRef)
-                        else str(o))
-        properties.append((term(graph, predicate, lang), [cited(predicate, v) for v in values]))
-    incoming: dict = {}
-    # figures and events have sections of their own
-    shown_elsewhere = {FTZ.refArea, FTZ.refSubject}
-    for subject, predicate in graph.subject_predicates(node):
-        if (isinstance(subject, URIRef) and predicate != RDF.type and not is_claim_node(subject)
-                and predicate not in shown_elsewhere and (subject, RDF.type, FTZ.DatedEvent) not in graph):
-            incoming.setdefault(predicate, set()).add(subject)
-    figures = figures_of(graph, node, lang)
-    events = events_of(graph, node, lang)
-    initiatives = part1_initiatives(graph, node, lang)
-    names = [cited(SKOS.prefLabel, l) for l in sorted(graph.objects(node, SKOS.prefLabel), key=str)]
-    alts = [cited(SKOS.altLabel, l) for l in sorted(graph.objects(node, SKOS.altLabel), key=str)]
-    not_followed = []
-    for statement in sorted(graph.subjects(FTZ.statementSubject, node), key=str):
-        if graph.value(statement, FTZ.rank) == FTZ.DeprecatedRank:
-            predicate, value = graph.value(statement, FTZ.statementProperty), graph.value(statement, FTZ.statementValue)
-            not_followed.append((term(graph, predicate, lang), cited(predicate, value)))
-    conflicts = [term(graph, c, lang) for c in sorted(graph.subjects(FTZ.conflictAbout, node), key=str)]
-    return render(
-        "entity.html", **_shell(lang, path, title, alternates), other_title=label(graph, node, other_lang),
-        iri=str(node), types=[term(graph, t, lang) for t in sorted(graph.objects(node, RDF.type), key=str)],
-        texts=texts, names=names, alts=alts, not_followed=not_followed, conflicts=conflicts,
-        properties=properties, figures=figures, chart=money_chart(figures, lang), events=events,
-        initiatives=initiatives,
-        incoming=[(term(graph, predicate, lang),
-                   [term(graph, s, lang) for s in sorted(incoming[predicate], key=lambda s: label(graph, s, lang))])
-                  for predicate in sorted(incoming, key=str)])
+    """An entity's fact sheet (ftz_kg/web/factsheet.py, imported here to avoid an import cycle)."""
+    from ftz_kg.web.factsheet import entity_page as fact_sheet
+    return fact_sheet(graph, node, lang, path, alternates)
 
 
 BROWSE_SKIP = {RDF.type, SKOS.prefLabel, SKOS.altLabel, SKOS.hiddenLabel, SKOS.definition, DCTERMS.description,
@@ -341,11 +297,12 @@ def browse_index_page(graph: Graph, lang: str) -> str:
     return render("browse_index.html", **_shell(lang, "/browse", UI[lang]["browse"], section="browse"), items=items)
 
 
-HOME_CARDS = (  # (class, where its card links)
-    (FTZ.PilotFreeTradeZone, "/browse/PilotFreeTradeZone"), (FTZ.SubArea, "/browse/SubArea"),
-    (FTZ.InnovationMeasure, "/explore"), (FTZ.ReplicableExperience, "/explore?kind=experiences"),
-    (FTZ.ResponsibleUnit, "/browse/ResponsibleUnit"), (QB.Observation, "/browse/Indicator"),
-    (FTZ.PolicyDocument, "/browse/PolicyDocument"), (FTZ.DatedEvent, "/browse/DatedEvent"),
+HOME_CARDS = (  # (class, catalogue key of its heading, where its card links)
+    (FTZ.PilotFreeTradeZone, "card_zones", "/browse/PilotFreeTradeZone"), (FTZ.SubArea, "card_subareas", "/browse/SubArea"),
+    (FTZ.InnovationMeasure, "card_measures", "/explore"),
+    (FTZ.ReplicableExperience, "card_experiences", "/explore?kind=experiences"),
+    (FTZ.ResponsibleUnit, "card_units", "/browse/ResponsibleUnit"), (QB.Observation, "card_figures", "/browse/Indicator"),
+    (FTZ.PolicyDocument, "card_documents", "/browse/PolicyDocument"), (FTZ.DatedEvent, "card_events", "/browse/DatedEvent"),
 )
 
 
@@ -356,8 +313,7 @@ def _instances(graph: Graph, cls) -> set:
 
 def home_cards(graph: Graph, lang: str) -> list[dict]:
     """The dashboard's figure cards: how many of each main kind of entity, each linking to its list."""
-    return [{"n": len(_instances(graph, cls)), "text": label(graph, cls, lang), "href": href}
-            for cls, href in HOME_CARDS]
+    return [{"n": len(_instances(graph, cls)), "text": UI[lang][key], "href": href} for cls, key, href in HOME_CARDS]
 
 
 def establishment_timeline(graph: Graph, lang: str) -> list[dict]:
