@@ -37,7 +37,8 @@ def label(graph: Graph, node, lang: str) -> str:
     labels.update({l.language: str(l) for l in graph.objects(node, RDFS.label) if isinstance(l, Literal)
                    and l.language not in labels})
     other = "en" if lang == "zh" else "zh"
-    return labels.get(lang) or labels.get(other) or (str(node).rsplit("/", 1)[-1].rsplit("#", 1)[-1])
+    # the page's language, then the other, then an untagged name, then the IRI's last segment
+    return labels.get(lang) or labels.get(other) or labels.get(None) or (str(node).rsplit("/", 1)[-1].rsplit("#", 1)[-1])
 
 
 def term(graph: Graph, value, lang: str) -> dict:
