@@ -194,12 +194,9 @@ async def entity(request: Request) -> Response:
         return _not_found(request, media_type, "no such resource")
 
 
-def home_map(graph: Graph, lang: str) -> dict | None:
-    """The home page's map of the zones (ftz_kg.web.chinamap), or None while it cannot be drawn."""
-    try:
-        from ftz_kg.web import chinamap
-    except ImportError:
-        return None
+def home_map(graph: Graph, lang: str) -> dict:
+    """The home page's map of the zones, shaded by establishment batch."""
+    from ftz_kg.web import chinamap
     return chinamap.home_map(graph, lang)
 
 

@@ -301,7 +301,7 @@ def browse_index_page(graph: Graph, lang: str) -> str:
 HOME_CARDS = (  # (class, catalogue key of its heading, where its card links)
     (FTZ.PilotFreeTradeZone, "card_zones", "/browse/PilotFreeTradeZone"), (FTZ.SubArea, "card_subareas", "/browse/SubArea"),
     (FTZ.InnovationMeasure, "card_measures", "/explore"),
-    (FTZ.ReplicableExperience, "card_experiences", "/explore?kind=experiences"),
+    (FTZ.ReplicableExperience, "card_experiences", "/explore/experiences"),
     (FTZ.ResponsibleUnit, "card_units", "/browse/ResponsibleUnit"), (QB.Observation, "card_figures", "/browse/Indicator"),
     (FTZ.PolicyDocument, "card_documents", "/browse/PolicyDocument"), (FTZ.DatedEvent, "card_events", "/browse/DatedEvent"),
 )
