@@ -49,7 +49,7 @@ def block_all_but(page, server: str) -> list[str]:
 def test_yasgui_runs_a_canned_example_offline(server, browser):
     page = browser.new_page()
     outside = block_all_but(page, server)
-    page.goto(server + "/sparql")
+    page.goto(server + "/sparql?lang=zh")      # the examples answer in the page's language
     page.wait_for_selector(".yasqe", timeout=30_000)
     button = page.locator("[data-example='parallel-approval']")
     assert "推动并联化" in button.inner_text()

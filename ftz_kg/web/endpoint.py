@@ -15,7 +15,6 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
@@ -24,9 +23,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from ftz_kg import __version__
+from ftz_kg.web.assets import CompressedStaticFiles
 from ftz_kg.query.binding import ParameterError, bind
 from ftz_kg.query.catalogue import Catalogue, UnknownQuery
 from ftz_kg.web.cache import BoundedCache, Lazy
@@ -34,6 +33,9 @@ from ftz_kg.web.conneg import (GRAPH_ORDER, GRAPH_TYPES, SELECT_ORDER, SELECT_TY
                      strong_etag)
 from ftz_kg.query.guard import DATASET_GRAPH, Refused, check_dataset, check_query
 from ftz_kg.remote.client import RemoteError
+from ftz_kg.web import pages, querypages
+from ftz_kg.web.linkeddata import _lang as page_lang
+from ftz_kg.web.pages import _shell
 from ftz_kg.web.rendering import render
 from ftz_kg.web.security import SecurityHeaders
 from ftz_kg.web.streaming import StreamedAnswer
@@ -45,8 +47,10 @@ MAX_URL = 8 * 1024
 MAX_BODY = 64 * 1024
 BODY_TIMEOUT = 10.0     # seconds to receive a request body (at most MAX_BODY bytes)
 RDF_REQUEST_TYPES = ["text/turtle", "application/ld+json", "application/n-triples", "application/rdf+xml"]
+SPARQL_TEXT = "application/sparql-query"
 EXTENSIONS = {".json": "application/sparql-results+json", ".csv": "text/csv", ".tsv": "text/tab-separated-values",
-              ".ttl": "text/turtle", ".xml": "application/sparql-results+xml", ".html": "text/html"}
+              ".ttl": "text/turtle", ".xml": "application/sparql-results+xml", ".html": "text/html",
+              ".jsonld": "application/ld+json", ".rq": SPARQL_TEXT}
 
 
 @dataclass
@@ -257,8 +261,7 @@ async def sparql(request: Request) -> Response:
                 return Response(_service_description(request, _base(request)), 200, headers={"Vary": "Accept"},
                                 media_type="text/turtle; charset=utf-8")
             status = 200
-            examples = await asyncio.to_thread(request.app.state.examples.get)
-            return HTMLResponse(_query_page(examples), headers={"Vary": "Accept"})
+            return await _query_page(request)
         response = await _answer(request, query, None, default_graphs, named_graphs)
         status = response.status_code
         return response
@@ -270,9 +273,29 @@ async def sparql(request: Request) -> Response:
         _log(request, status, started, query)
 
 
-def _query_page(examples: list[dict]) -> str:
-    """The query UI: YASGUI (vendored, no CDN) with every canned query as a ready example."""
-    return render("query.html", examples=examples)
+async def _query_page(request: Request) -> Response:
+    """The query UI in the site's frame: YASGUI (vendored, no CDN) with our prefixes, offline
+    completion and every canned query as a ready example in the page's language."""
+    lang, extra = page_lang(request)
+    examples = (await asyncio.to_thread(request.app.state.examples.get))[lang]
+    data = querypages.sparql_page_data(lang, examples, getattr(request.app.state, "ontology", None))
+    shell = _shell(lang, "/sparql", pages.UI[lang]["query_sparql_title"], section="sparql",
+                   description=pages.UI[lang]["query_sparql_intro"])
+    body = await asyncio.to_thread(render, "query.html", **shell, examples=examples, page_data=data)
+    return _html(body, 200, extra)
+
+
+def _html(body: str, status: int, extra: dict | None = None) -> Response:
+    """A page in the negotiated language, remembering a language asked for with ?lang=."""
+    headers = {"Vary": "Accept, Accept-Language, Cookie", **({"Retry-After": "2"} if status == 503 else {})}
+    response = HTMLResponse(body, status, headers=headers)
+    if extra and extra.get("set_cookie"):
+        response.set_cookie("lang", extra["set_cookie"], max_age=365 * 24 * 3600, samesite="lax")
+    return response
+
+
+def _wants_html(request: Request) -> bool:
+    return negotiate(request.headers.get("accept"), ["application/json", "text/html"]) == "text/html"
 
 
 async def healthz(request: Request) -> Response:
@@ -312,6 +335,8 @@ def _openapi(catalogue: Catalogue, base: str) -> dict:
 
 async def api_index(request: Request) -> Response:
     catalogue: Catalogue = request.app.state.catalogue
+    if _wants_html(request):     # a browser: the same list as a page
+        return await api_docs(request)
     return JSONResponse([{"name": q.name, "summary": q.summary, "summary_zh": q.summary_zh,
                           "parameters": [p.name for p in q.params], "url": f"/api/{q.name}"} for q in catalogue])
 
@@ -321,10 +346,18 @@ async def api_openapi(request: Request) -> Response:
 
 
 async def api_docs(request: Request) -> Response:
-    from urllib.parse import urlencode
-    queries = [{"name": q.name, "summary": q.summary, "summary_zh": q.summary_zh, "description": q.description,
-                "params": q.params, "example": urlencode(q.example_values())} for q in request.app.state.catalogue]
-    return HTMLResponse(render("api_docs.html", queries=queries))
+    lang, extra = page_lang(request)
+    queries = [{"name": q.name, "title": querypages.title(q, lang), "description": q.description,
+                "params": [{"name": p.name, "label": querypages.param_label(p, lang), "type": p.type,
+                            "required": p.required, "description": p.description,
+                            "default": querypages.value_label(p.default, lang) if p.default else None}
+                           for p in q.params if p.name != "lang"],
+                "example": querypages.query_string(q.example_values()), "form": q.form}
+               for q in request.app.state.catalogue]
+    shell = _shell(lang, request.url.path, pages.UI[lang]["query_docs_title"], section="queries",
+                   description=pages.UI[lang]["query_docs_intro"])
+    body = render("api_docs.html", **shell, queries=queries)
+    return _html(body, 200, extra)
 
 
 async def api_query(request: Request) -> Response:
@@ -343,39 +376,100 @@ async def api_query(request: Request) -> Response:
             if len(given) > 1:
                 raise Refused(400, f"parameter {key!r} given {len(given)} times; give it once")
             values[key] = given[0]
+        if media_type == "text/html":
+            response = await _api_page(request, query, values)
+            status = response.status_code
+            return response
         try:
             text = bind(query, values, request.app.state.lookup)
         except ParameterError as exc:
             raise Refused(400, str(exc)) from None
         except RemoteError as exc:      # serve --store: names are looked up in the remote store
             raise Refused(502, f"the store could not answer: {exc.cause}") from None
-        if media_type == "text/html":
-            response = await _answer(request, text, "application/sparql-results+json"
-                                     if query.form not in ("construct", "describe") else "text/turtle", whole=True)
-            status = response.status_code
-            if status != 200:
-                return response
-            return HTMLResponse(_html_table(query, response.body), headers={"Vary": "Accept"})
+        if media_type == SPARQL_TEXT:
+            status = 200
+            return PlainTextResponse(text, headers={"Vary": "Accept"})
         response = await _answer(request, text, media_type)
         status = response.status_code
         return response
     except Refused as refused:
         status = refused.status
+        if media_type == "text/html":
+            lang, _ = page_lang(request)
+            return HTMLResponse(pages.error_page(refused.status, str(refused), lang), refused.status,
+                                headers={"Vary": "Accept, Accept-Language, Cookie"})
         return _error(request, refused.status, str(refused), {"Retry-After": "2"} if refused.status == 503 else None)
     finally:
         _log(request, status, started, name)
 
 
-def _html_table(query, body: bytes) -> str:
-    head = rows = text = None
-    if body.lstrip().startswith(b"{"):
-        data = json.loads(body)
-        head = data.get("head", {}).get("vars", [])
-        rows = [[b.get(v, {}).get("value", "") for v in head] for b in data.get("results", {}).get("bindings", [])]
+async def _api_page(request: Request, query, values: dict[str, str]) -> Response:
+    """A canned query as a page: its form (pickers for entities), and when asked, its answer as a
+    table with labels and local links, a chart for a column of numbers, and the other formats.
+
+    The page language doubles as the query's `lang` parameter: ?lang= sets both; a query without
+    one ignores it. Empty fields take their defaults, so a submitted form reads like a typed URL."""
+    lang, extra = page_lang(request)
+    strings = pages.UI[lang]
+    names = {p.name for p in query.params}
+    asked = {k: v for k, v in values.items() if k != "lang" and v != ""}
+    if "lang" in names:
+        asked["lang"] = values.get("lang") or lang
+    graph = getattr(request.app.state, "graph", None)
+    ontology = getattr(request.app.state, "ontology", None)
+    context = {**_shell(lang, f"/api/{query.name}.html", querypages.title(query, lang), section="queries",
+                         params=[(k, v) for k, v in asked.items() if k != "lang"], description=query.description),
+               "query": {"name": query.name, "title": querypages.title(query, lang), "description": query.description,
+                         "form": query.form},
+               "result": None, "error": None, "links": None, "waiting": False}
+    status = 200
+    fresh = not any(k != "lang" for k in values)
+    shown_values = asked
+    if fresh and any(p.required for p in query.params):
+        # nothing asked yet: the form, filled with the catalogue's example, waits to be run
+        shown_values = {**query.example_values(), **asked}
+        context["waiting"] = True
     else:
-        text = body.decode("utf-8")
-    return render("api_table.html", name=query.name, summary=query.summary, summary_zh=query.summary_zh,
-                  head=head, rows=rows, text=text)
+        try:
+            text = await asyncio.to_thread(bind, query, asked, request.app.state.lookup)
+        except ParameterError as exc:
+            status = 400
+            context["error"] = {"title": strings["query_bad_param"], "parameter": exc.parameter,
+                                "label": querypages.param_label(query.param(exc.parameter), lang)
+                                if exc.parameter and query.param(exc.parameter) else exc.parameter,
+                                "message": str(exc)}
+        except RemoteError as exc:
+            status = 502
+            context["error"] = {"title": strings["query_error"], "parameter": None, "label": None,
+                                "message": f"the store could not answer: {exc.cause}"}
+        else:
+            graph_form = query.form in ("construct", "describe")
+            try:
+                response = await _answer(request, text, "text/turtle" if graph_form
+                                         else "application/sparql-results+json", whole=True)
+            except Refused as refused:
+                status = refused.status
+                context["error"] = {"title": strings["query_error"], "parameter": None, "label": None,
+                                    "message": str(refused)}
+            else:
+                body = response.body
+                if graph_form:
+                    result = await asyncio.to_thread(querypages.graph_table, body, lang, graph, ontology)
+                else:
+                    result = await asyncio.to_thread(
+                        lambda: querypages.select_table(json.loads(body), lang, graph, ontology))
+                result["truncated"] = bool(response.headers.get("x-result-truncated"))
+                result["shown_note"] = (strings["query_shown_rows"].replace("%d", str(querypages.HTML_ROWS))
+                                        if result["count"] > result["shown"] else None)
+                context["result"] = result
+                context["links"] = querypages.api_links(query.name, asked, querypages.editor_text(
+                    text, querypages.title(query, lang)), graph_form)
+    invalid = context["error"]["parameter"] if context["error"] else None
+    context["fields"] = await asyncio.to_thread(querypages.form_fields, query, shown_values, lang, graph, invalid)
+    if context["links"] is None:
+        context["links"] = querypages.api_links(query.name, asked, None, query.form in ("construct", "describe"))
+    body = await asyncio.to_thread(render, "api_query.html", **context)
+    return _html(body, status, extra)
 
 
 def create_app(ntriples: bytes, triples: int, settings: Settings | None = None, lookup_engine=None,
@@ -408,7 +502,7 @@ def create_app(ntriples: bytes, triples: int, settings: Settings | None = None, 
             Route("/api/openapi.json", api_openapi),
             Route("/api/docs", api_docs),
             Route("/api/{name}", api_query),
-            Mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"),
+            Mount("/static", CompressedStaticFiles(), name="static"),
         ],
         middleware=[Middleware(SecurityHeaders), Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "HEAD"],
                                allow_headers=["Accept", "Content-Type", "If-None-Match"],
@@ -440,11 +534,20 @@ def settle_heap() -> None:
 
 
 def lazy_examples(catalogue: Catalogue, lookup_engine) -> Lazy:
-    """The query UI's ready examples, with their example parameters bound, worked out when the UI
-    is first asked for: binding them looks names up in the graph, seconds at 100× its size."""
-    return Lazy(lambda: [{"name": q.name, "title_en": q.summary, "title_zh": q.summary_zh,
-                          "query": bind(q, q.example_values(), lookup_engine) if lookup_engine is not None else q.text}
-                         for q in catalogue])
+    """The query UI's ready examples per page language ({lang: [...]}), with their example
+    parameters bound (and `lang` set to the page's), worked out when the UI is first asked for:
+    binding them looks names up in the graph, seconds at 100× its size."""
+    def bound(q, lang: str) -> str:
+        if lookup_engine is None:
+            return q.text
+        values = q.example_values()
+        if q.param("lang") is not None:
+            values["lang"] = lang
+        return bind(q, values, lookup_engine)
+
+    return Lazy(lambda: {lang: [{"name": q.name, "title": querypages.title(q, lang),
+                                 "query": querypages.editor_text(bound(q, lang), querypages.title(q, lang))}
+                                for q in catalogue] for lang in pages.LANGS})
 
 
 def switch_graph(app, pool, triples: int, lookup_engine, examples: Lazy) -> None:
