@@ -126,3 +126,24 @@ def test_pages_are_compressed_when_asked(client):
     response = client.get("/", params={"lang": "en"}, headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200 and "Pilot free trade zones" in response.text
     assert response.headers["content-encoding"] == "gzip" and "Accept-Encoding" in response.headers["vary"]
+
+
+def test_the_string_catalogue_has_each_key_once_in_both_languages():
+    from collections import Counter
+    from ftz_kg.web.catalogue import CATALOGUE
+    keys = re.findall(r"^([A-Za-z0-9_]+):", CATALOGUE.read_text(encoding="utf-8"), re.M)
+    assert [k for k, n in Counter(keys).items() if n > 1] == []     # YAML would silently keep the last
+    assert set(strings()["zh"]) == set(strings()["en"]) == set(keys)
+
+
+def test_a_catalogue_string_without_one_language_is_an_error_naming_it(tmp_path, monkeypatch):
+    from ftz_kg.web import catalogue
+    bad = tmp_path / "strings.yaml"
+    bad.write_text('home: {zh: "首页", en: "Home"}\nnav_x: {zh: "只有中文"}\n', encoding="utf-8")
+    monkeypatch.setattr(catalogue, "CATALOGUE", bad)
+    catalogue.strings.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="strings.yaml: string 'nav_x' has no 'en' text"):
+            catalogue.strings()
+    finally:
+        catalogue.strings.cache_clear()
