@@ -238,6 +238,15 @@ def test_measure_key_facts_carry_their_citation_markers(graph):
     assert any("国家市场监督管理总局" in t for t in texts) and any("全国" in t for t in texts)
 
 
+def test_a_zone_page_leads_to_its_measures_and_its_batch_comparison(graph):
+    page = sheet(graph, "zone/sichuan", "zh")
+    links = page.links()
+    assert "/explore?zone=sichuan&lang=zh" in links
+    # the third batch (2017): 四川 beside five of 重庆、河南、湖北、辽宁、陕西、浙江 (six zones at most)
+    assert "/compare?zone=sichuan&zone=chongqing&zone=henan&zone=hubei&zone=liaoning&zone=shaanxi" in links
+    assert not any(link.startswith("/compare?zone=") for link in sheet(graph, "province/sichuan", "zh").links())
+
+
 def test_mini_map_on_zone_and_province_pages_only(graph):
     for path in ("zone/sichuan", "province/sichuan"):
         figure = sheet(graph, path, "zh").find(has_class("china-map-mini"))

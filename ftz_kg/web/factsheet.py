@@ -537,4 +537,12 @@ def entity_page(graph: Graph, node: URIRef, lang: str, path: str, alternates) ->
         facts=sheet.key_facts(), formats=sheet.formats(alternates), citation=sheet.citation(),
         themes=sheet.themes(), not_followed=not_followed, conflicts=conflicts, figures=figures,
         chart=money_chart(figures, lang), events=events_of(graph, node, lang),
-        initiatives=part1_initiatives(graph, node, lang), mini_map=mini_map(graph, node, lang, sheet.kind))
+        initiatives=part1_initiatives(graph, node, lang), mini_map=mini_map(graph, node, lang, sheet.kind),
+        explore_links=zone_links(graph, node, lang) if sheet.kind == "zone" else None)
+
+
+def zone_links(graph: Graph, zone, lang: str) -> dict:
+    """Where a zone page leads on: its measures in the explorer, and the zone beside the others of its batch."""
+    from ftz_kg.web.compare import compare_href
+    return {"explore": f"/explore?zone={str(zone).rsplit('/', 1)[-1]}&lang={lang}",
+            "compare": compare_href(graph, zone)}
