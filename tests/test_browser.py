@@ -95,6 +95,7 @@ def test_browsing_search_entity_zone_agency_language_graph_and_download(server, 
     page.click("#lang-switch")
     assert page.inner_text("h1") == "中国（天津）自由贸易试验区"
     # the neighbourhood graph: the zone and its neighbours; expanding its batch (the second, 2015) adds 广东, 福建
+    page.locator("#graph-section").scroll_into_view_if_needed()
     page.wait_for_function("() => document.getElementById('graph').dataset.nodes > 1", timeout=30_000)
     before = int(page.get_attribute("#graph", "data-nodes"))
     page.click("#graph-list button.graph-expand[data-iri='https://w3id.org/ftz-kg/batch/zones-2']")

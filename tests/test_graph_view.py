@@ -58,6 +58,8 @@ def open_graph(browser, server, path, width=1280, height=900):
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(server + path)
+    assert page.evaluate("typeof cytoscape") == "undefined"     # loaded only when the graph comes near
+    page.locator("#graph-section").scroll_into_view_if_needed()
     page.wait_for_function(NODE_COUNT + " > 1", timeout=30_000)
     return page, outside, errors
 
