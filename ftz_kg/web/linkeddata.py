@@ -26,7 +26,9 @@ RDF_VIEWS = {"text/turtle": ("turtle", ".ttl"), "application/ld+json": ("json-ld
              "application/n-triples": ("nt", ".nt"), "application/rdf+xml": ("xml", ".rdf")}
 OFFERED = ["text/html", *RDF_VIEWS]
 PAGE_CACHE_BYTES = 32 * 1024 * 1024
-COMPRESS_FROM = 1024           # bytes: smaller bodies gain nothing from gzip   # rendered entity views, per loaded graph
+COMPRESS_FROM = 1024           # bytes: smaller bodies gain nothing from gzip
+# pages and suggestions are compressed (once per page, then cached); downloads go as they are
+COMPRESSED_TYPES = {"text/html", "application/json"}   # rendered entity views, per loaded graph
 # Pages are rendered in threads, off the event loop, at most this many at once; requests beyond
 # that wait, and beyond PAGE_QUEUE waiting ones they get 503 rather than piling up.
 PAGE_RENDERERS = 2
@@ -57,11 +59,16 @@ def _lang(request: Request) -> tuple[str, dict]:
 
 def _respond(request: Request, body: bytes, media_type: str, extra: dict | None = None, lang_cookie=None) -> Response:
     etag = strong_etag(body)
-    headers = {"Vary": "Accept, Accept-Language, Cookie", "ETag": etag, **(extra or {})}
-    if not_modified(request.headers.get("if-none-match"), etag):
+    compress = (media_type in COMPRESSED_TYPES and len(body) >= COMPRESS_FROM
+                and "gzip" in request.headers.get("accept-encoding", ""))
+    # a strong validator names one representation: the gzip-encoded one gets its own
+    shown_etag = etag[:-1] + '-gzip"' if compress else etag
+    headers = {"Vary": "Accept, Accept-Language, Cookie, Accept-Encoding", "ETag": shown_etag, **(extra or {})}
+    asked = request.headers.get("if-none-match")
+    if not_modified(asked, etag) or not_modified(asked, shown_etag):
         return Response(status_code=304, headers=headers)
     content_type = media_type if media_type.endswith("xml") else f"{media_type}; charset=utf-8"
-    if len(body) >= COMPRESS_FROM and "gzip" in request.headers.get("accept-encoding", ""):
+    if compress:
         cache: BoundedCache = request.app.state.page_cache
         packed = cache.get(("gzip", etag))
         if packed is None:
@@ -69,7 +76,6 @@ def _respond(request: Request, body: bytes, media_type: str, extra: dict | None 
             cache.put(("gzip", etag), packed, len(packed))
         body = packed
         headers["Content-Encoding"] = "gzip"
-    headers["Vary"] += ", Accept-Encoding"
     response = Response(body, 200, headers=headers, media_type=content_type)
     if lang_cookie:
         response.set_cookie("lang", lang_cookie, max_age=365 * 24 * 3600, samesite="lax")
@@ -388,7 +394,7 @@ def install(app, graph: Graph, ontology: Graph, shapes: Graph) -> None:
     """Add the linked-data routes (after the API routes) and their state to the app."""
     from starlette.routing import Route
 
-    from ftz_kg.web import explorer
+    from ftz_kg.web import askpage, explorer
     from ftz_kg.web.docsite import mount_docs
 
     apply(app, prepare(graph, ontology, shapes))
@@ -407,5 +413,7 @@ def install(app, graph: Graph, ontology: Graph, shapes: Graph) -> None:
         Route("/explore", explorer.handle, methods=["GET", "HEAD"]),
         Route("/explore/{kind}", explorer.handle, methods=["GET", "HEAD"]),
         Route("/compare", compare, methods=["GET", "HEAD"]),
+        # plain-language questions (ftz_kg/web/askpage.py)
+        Route("/ask", askpage.handle, methods=["GET", "HEAD"]),
         Route("/{path:path}", entity, methods=["GET", "HEAD"]),
     ])

@@ -61,7 +61,8 @@
     if (e.key === "ArrowDown") { e.preventDefault(); mark((active + 1) % hits.length); }
     else if (e.key === "ArrowUp") { e.preventDefault(); mark((active - 1 + hits.length) % hits.length); }
     else if (e.key === "Enter" && active >= 0) { e.preventDefault(); go(hits[active]); }
-    else if (e.key === "Escape") { close(); }
+    // Escape first closes the list; only a second one clears the box (a search input's own behaviour)
+    else if (e.key === "Escape") { e.preventDefault(); close(); }
   });
   input.addEventListener("blur", () => setTimeout(close, 150));
 })();
