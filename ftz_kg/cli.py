@@ -254,6 +254,50 @@ def query_command(name: str, params: tuple[str, ...], lang: str | None, fmt: str
     _emit(result, fmt)
 
 
+@main.command("ask")
+@click.argument("question")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
+              help="Language of labels in the answer (default: the question's).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def ask_command(question: str, lang: str | None, fmt: str) -> None:
+    """Answer QUESTION, in Chinese or English, from the catalogue of canned queries.
+
+    Says how the question was read (query and parameters). Exit 0 when answered, 2 when it was not
+    understood or can be read in several ways (the message on stderr says what to do).
+    """
+    import json
+
+    from ftz_kg.ask.answer import as_json, ask, failure_message
+    from ftz_kg.ask.interpret import default_interpreter
+    from ftz_kg.query.results import write
+
+    try:
+        interpreter = default_interpreter()
+        answer = ask(question, interpreter, lang)
+    except FtzKgError as error:
+        _fail(error)
+    if answer.reading is None:
+        if fmt == "json":
+            click.echo(json.dumps(as_json(answer, interpreter), ensure_ascii=False, indent=2))
+        click.echo(failure_message(answer, interpreter), err=True)
+        sys.exit(2)
+    if fmt == "json":
+        click.echo(json.dumps(as_json(answer, interpreter), ensure_ascii=False, indent=2))
+        return
+    read_as = f"read as: {answer.explained}\nquery: {answer.links['page']}  sparql: {answer.links['sparql']}"
+    if fmt == "csv":
+        click.echo(read_as, err=True)
+        click.echo(write(answer.result, "csv"), nl=False)
+        return
+    click.echo(read_as + "\n")
+    if answer.count is not None:
+        click.echo(f"{answer.count}\n")
+    elif answer.top is not None:
+        from ftz_kg.query.results import compact
+        click.echo("  ".join(compact(t) for t in answer.top) + "\n")
+    click.echo(write(answer.result, "table"), nl=False)
+
+
 @main.command("sparql")
 @click.argument("file", type=click.File("rb"))
 @FORMAT_OPTION

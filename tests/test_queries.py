@@ -654,3 +654,169 @@ def test_every_query_answers_something_with_its_example_values(engine, catalogue
         if size == 0:
             empty.append(query.name)
     assert empty == []
+
+
+# ---------------------------------------------------------------- questions of issue 20 (ftz-kg ask)
+
+def test_measures_by_table(engine, catalogue):
+    # 部分创新举措表 3（金融领域）, lines 2606-2633 and 2697-2709: 创新举措名称 / 来源 / 序号
+    result = run(engine, catalogue, "measures-by-table", table=3)
+    assert records(result, "row", "measure_label", "zone_label") == [
+        ("1", "银行机构“双随机”抽样系统", ZH("山东")),
+        ("2", "自贸试验区银行业创新监管互动机制", ZH("上海")),
+        ("3", "保理公司接入央行企业征信系统", ZH("天津")),
+        ("4", "境外机构境内外汇账户结汇业务", ZH("黑龙江")),
+        ("5", "分布式共享模式实现“银政互通”", ZH("四川")),
+        ("6", "绿色债务融资工具创新", ZH("天津")),
+        ("7", "资本市场金融科技创新试点", ZH("北京")),
+        ("8", "油品贸易跨境人民币结算便利化试点", ZH("浙江")),
+        ("9", "跨境金融服务“白名单”制度", ZH("安徽")),
+        ("10", "人民币对“一带一路”小币种差额交割及汇率避险交易业务", ZH("重庆")),
+    ]
+
+
+def test_measures_by_table_gives_the_zone_the_row_gives(engine, catalogue):
+    # table 2 row 6 (lines 2347-2348) credits 货物贸易“一保多用”管理模式 to Chongqing alone; Part 1 (1310-1312),
+    # which the graph follows, names Tianjin, Hubei and Chongqing (conflict c2)
+    result = run(engine, catalogue, "measures-by-table", table=2)
+    assert len(result.rows) == 18 and column(result, "row") == [str(n) for n in range(1, 19)]
+    assert [z for r, z in records(result, "row", "zone") if r == "6"] == [f"{BASE}zone/chongqing"]
+    assert len(run(engine, catalogue, "measures-by-table", table=1).rows) == 18       # lines 1840-1922
+    assert run(engine, catalogue, "measures-by-table", table=8).rows == []
+
+
+@pytest.mark.parametrize("box", ["3-23", "23"])
+def test_measures_in_case_box(engine, catalogue, box):
+    # 典型案例专栏3-23 (label at line 4978): Shandong's Japan-Korea cooperation (4960-4975), Heilongjiang's
+    # cooperation with Russia, and the Suifenhe cases (4987-4995)
+    result = run(engine, catalogue, "measures-in-case-box", box=box)
+    assert set(records(result, "measure_label", "zone_label")) == {
+        ("山东自贸试验区深耕对日韩合作", ZH("山东")), ("黑龙江自贸试验区提升对俄合作水平", ZH("黑龙江")),
+        ("舱单归并、中俄监管互认", ZH("黑龙江")), ("境外机构境内外汇账户结汇业务", ZH("黑龙江")),
+    }
+    assert set(column(result, "box")) == {"3-23"}
+    assert dict(records(result, "measure_label", "subareas"))["山东自贸试验区深耕对日韩合作"] == "青岛片区"
+
+
+@pytest.mark.parametrize("domain", ["金融开放创新领域", "Financial opening and innovation"])
+def test_experiences_by_domain(engine, catalogue, domain):
+    # 附表3, lines 5160-5176: 4 项金融开放创新领域改革试点经验, all 全国
+    result = run(engine, catalogue, "experiences-by-domain", domain=domain)
+    assert records(result, "row", "experience_label", "scope_label") == [
+        ("1", "保理公司接入央行企业征信系统", "全国"), ("2", "分布式共享模式实现“银政互通”", "全国"),
+        ("3", "绿色债务融资工具创新", "全国"), ("4", "知识产权证券化", "全国"),
+    ]
+
+
+def test_experiences_by_domain_counts_match_the_annex_titles(engine, catalogue):
+    # 附表1-5 titles: 11 投资, 11 贸易, 4 金融开放创新, 6 事中事后监管, 5 人力资源 (lines 5122-5255)
+    counts = {d: len(run(engine, catalogue, "experiences-by-domain", domain=d).rows)
+              for d in ("投资领域", "贸易领域", "金融开放创新领域", "事中事后监管领域", "人力资源领域")}
+    assert counts == {"投资领域": 11, "贸易领域": 11, "金融开放创新领域": 4, "事中事后监管领域": 6, "人力资源领域": 5}
+
+
+@pytest.mark.parametrize("agency, expected", [
+    # 附表2 rows 4, 5, 6, 10 name 海关总署 alone (lines 5184-5204); rows 2, 3, 9, 附表4 row 3, 附表5 row 5 share it
+    ("海关总署", {("4", "进出口商品智慧申报导航服务"), ("5", "冰鲜水产品两段准入监管模式"),
+              ("6", "货物贸易“一保多用”管理模式"), ("10", "保税航煤出口质量流量计计量新模式")}),
+    ("司法部", {("2", "多领域实施包容免罚清单模式")}),                      # 附表4 row 2
+])
+def test_experiences_by_sole_agency(engine, catalogue, agency, expected):
+    result = run(engine, catalogue, "experiences-by-sole-agency", agency=agency)
+    assert set(records(result, "row", "experience_label")) == expected
+
+
+@pytest.mark.parametrize("agency, partner, expected", [
+    # 附表2 rows 2, 3 (海关总署、商务部) and 9 (商务部、公安部、海关总署), lines 5178-5200
+    ("海关总署", "商务部", {"飞机行业内加工贸易保税货物便捷调拨监管模式", "跨境电商零售进口退货中心仓模式", "二手车出口业务新模式"}),
+    # 附表3 rows 1, 2 (lines 5160-5166): 人民银行 with 银保监会
+    ("人民银行", "银保监会", {"保理公司接入央行企业征信系统", "分布式共享模式实现“银政互通”"}),
+    ("CBIRC", "PBoC", {"保理公司接入央行企业征信系统", "分布式共享模式实现“银政互通”"}),
+    # 交通运输部 with anyone: 附表1 绿色船舶修理 (with 工业和信息化部), 附表2 row 11 空铁联运 (with 民航局, 国铁集团)
+    ("交通运输部", "", {"绿色船舶修理企业规范管理", "空铁联运一单制货物运输模式"}),
+    ("交通运输部", "x-unmatched", set()),
+])
+def test_joint_experiences_of_an_agency(engine, catalogue, agency, partner, expected):
+    params = {"agency": agency} if partner == "" else {"agency": agency, "partner": partner}
+    result = run(engine, catalogue, "joint-experiences", **params)
+    assert set(column(result, "experience_label")) == expected
+    assert all(int(n) >= 2 for n in column(result, "units"))
+
+
+@pytest.mark.parametrize("year, expected", [
+    ("2020", {"北京", "湖南", "安徽"}),                                    # line 188
+    ("2019", {z for b, _, z in ZONES_BY_BATCH if b == "5"}),
+    ("2013", {"上海"}),
+    ("2014", set()),
+])
+def test_zones_by_batch_in_one_year(engine, catalogue, year, expected):
+    result = run(engine, catalogue, "zones-by-batch", year=year)
+    assert set(column(result, "zone_label")) == {ZH(z) for z in expected}
+    assert set(column(result, "year")) <= {year}
+
+
+def test_agencies_ranked_jointly_and_alone(engine, catalogue):
+    # 附表1-5: 海关总署 shares 5 experiences (附表2 rows 2, 3, 9; 附表4 row 3; 附表5 row 5) and owns 4 alone
+    jointly = {a: int(n) for a, n in records(run(engine, catalogue, "agencies-ranked", owned="jointly"),
+                                            "agency_label", "experiences")}
+    alone = {a: int(n) for a, n in records(run(engine, catalogue, "agencies-ranked", owned="alone"),
+                                          "agency_label", "experiences")}
+    assert records(run(engine, catalogue, "agencies-ranked", owned="jointly"), "agency_label")[0] == ("海关总署",)
+    assert jointly["海关总署"] == 5 and alone["海关总署"] == 4
+    assert jointly["中国银行保险监督管理委员会"] == 4 and alone["中国银行保险监督管理委员会"] == 1
+    assert alone["国家市场监督管理总局"] == 4 and "国家市场监督管理总局" not in jointly
+    assert "司法部" in jointly and alone["司法部"] == 1           # 附表4 rows 2 (alone) and 3 (with 海关总署)
+    for agency, total in AGENCY_COUNTS.items():
+        assert jointly.get(agency, 0) + alone.get(agency, 0) == total, agency
+
+
+def test_conflicting_attributions(engine, catalogue):
+    # conflicts c1-c5 and c56: the zone or sub-area of a measure as the report states it in different places
+    result = run(engine, catalogue, "conflicting-attributions")
+    assert set(column(result, "measure_label")) == {
+        "“一码集成”涉企检查新模式", "货物贸易“一保多用”管理模式", "数据保险箱", "知识产权联合执法模式",
+        "中欧班列“长安号”", "境外机构境内外汇账户结汇业务"}
+    assert set(column(result, "property")) == {f"{BASE}def#originatesIn", f"{BASE}def#originatesInSubArea"}
+
+
+def test_conflicting_attributions_of_one_measure(engine, catalogue):
+    # c2: Part 1 §六(一), lines 1310-1312: 天津、湖北、重庆 (followed); Part 2 line 2061, figure 2082-2087 and
+    # table 2 row 6 (2347-2348): 重庆 only
+    result = run(engine, catalogue, "conflicting-attributions", measure="货物贸易“一保多用”管理模式")
+    got = set(records(result, "followed", "value_label", "first_line"))
+    assert got == {("true", ZH("天津"), "1310"), ("true", ZH("湖北"), "1310"), ("true", ZH("重庆"), "1310"),
+                   ("false", ZH("重庆"), "2059"), ("false", ZH("重庆"), "2082"), ("false", ZH("重庆"), "2347")}
+    # c3: the figure (1777-1781) says 济南片区, the table (1908) and the prose (1746) 山东自贸试验区
+    safe_box = run(engine, catalogue, "conflicting-attributions", measure="数据保险箱")
+    assert set(records(safe_box, "followed", "value")) == {("true", f"{BASE}zone/shandong"),
+                                                          ("false", f"{BASE}subarea/shandong-jinan")}
+
+
+@pytest.mark.parametrize("approach, expected", [
+    # （二）推动在线化, lines 1653-1702, and table 1 rows 7-12
+    ("推动在线化", {("拓展在线办理的业务范围", "3"), ("增加在线办理的非人工干预环节", "2"), ("创新在线办理的连接介质", "1")}),
+    # （二）创新通关监管模式, lines 2025-2126, and table 2 rows 4-8
+    ("创新通关监管模式", {("对企业集团视为整体进行管理", "2"), ("对企业不同业务视为整体进行管理", "1"),
+                  ("将监管流程改为并联式", "1"), ("监管环节应用新技术", "1")}),
+])
+def test_points_of_approach(engine, catalogue, approach, expected):
+    result = run(engine, catalogue, "points-of-approach", approach=approach)
+    assert set(records(result, "point_label", "measures")) == expected
+
+
+def test_zones_ranked_by_table_measures(engine, catalogue):
+    # Part 2 tables 1-7: 山东 12 rows (table 1 rows 10, 13, 15; table 2 rows 2, 5, 12, 18; table 3 row 1;
+    # table 4 row 9; table 5 rows 1, 4; table 6 row 2), 辽宁 8, 天津 7 (table 2 row 6 is Chongqing's)
+    result = run(engine, catalogue, "zones-ranked-by-table-measures")
+    got = [(z, int(n)) for z, n in records(result, "zone_label", "measures")]
+    assert got[:3] == [(ZH("山东"), 12), (ZH("辽宁"), 8), (ZH("天津"), 7)]
+    assert sum(n for _, n in got) == 18 + 18 + 10 + 11 + 8 + 11 + 8
+    assert len(got) == 21 and [n for _, n in got] == sorted((n for _, n in got), reverse=True)
+
+
+def test_establishment_batches_ranked(engine, catalogue):
+    # line 188 (sixth batch: 北京、湖南、安徽; 21 zones in six batches); batches 1-5: the State Council's plans
+    result = run(engine, catalogue, "establishment-batches-ranked")
+    assert records(result, "batch_number", "year", "zones") == [
+        ("3", "2017", "7"), ("5", "2019", "6"), ("2", "2015", "3"), ("6", "2020", "3"), ("1", "2013", "1"),
+        ("4", "2018", "1")]

@@ -1,0 +1,307 @@
+"""From a question to readings: which canned query, with which parameters, answering how.
+
+Each query with question patterns is scored against the question: its phrases found (outside the
+entity mentions), plus one for every parameter filled by a mention of the parameter's class (types
+checked), less one for every mention the reading leaves unexplained. The best reading is the answer;
+two or more with the same best score make the question ambiguous and are offered; none means "not
+understood", with the closest catalogue questions. A different question is never answered silently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+import itertools
+from dataclasses import dataclass, field
+
+from ftz_kg.ask.intents import NUMBER_KINDS, Intent, load_intents
+from ftz_kg.ask.lexicon import Lexicon, Mention, spans
+from ftz_kg.ask.normalise import language_of, normalise
+from ftz_kg.query.binding import ANY_ENTITY
+from ftz_kg.query.catalogue import Catalogue
+
+MAX_QUESTION = 500
+DEF = "https://w3id.org/ftz-kg/def#"
+OTHER_NAMED = ("PublicBody", "Organization", "Theme", "ZoneGroup", "PolicyDocument", "Law",
+               "InternationalAgreement", "LocalGovernment")
+
+
+def phrase_key(text: str) -> str:
+    """A phrase as it is looked for in a masked question: normalised, stemmed, space-separated."""
+    return " ".join(t for t, _, _ in spans(normalise(text)))
+
+
+COUNT_PHRASES = tuple(phrase_key(p) for p in (
+    "多少", "几个", "几项", "几种", "几家", "几条", "几批", "几所", "数量", "一共", "how many", "number of"))
+NOT_COUNT = phrase_key("哪几")
+TOP_PHRASES = tuple(phrase_key(p) for p in ("最多", "最", "most", "the largest number", "top", "rank"))
+
+
+@dataclass(frozen=True)
+class Reading:
+    query: str
+    params: tuple[tuple[str, str], ...]     # (name, value): IRIs for entities, text for the rest
+    score: float = 0.0
+    answer: str = "list"                    # list | count | top
+    column: str = ""
+
+    @property
+    def values(self) -> dict[str, str]:
+        return dict(self.params)
+
+    def key(self) -> tuple:
+        return (self.query, self.params)
+
+
+@dataclass
+class Interpretation:
+    question: str
+    lang: str
+    status: str                              # answered | ambiguous | not-understood | too-long | empty
+    readings: list[Reading] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+    suggestions: list[tuple[str, str]] = field(default_factory=list)   # (query, example question)
+
+    @property
+    def reading(self) -> Reading | None:
+        return self.readings[0] if self.status == "answered" else None
+
+
+class Interpreter:
+    def __init__(self, engine, catalogue: Catalogue | None = None, intents: list[Intent] | None = None,
+                 lexicon: Lexicon | None = None):
+        self.catalogue = catalogue or Catalogue.load()
+        self.intents = intents if intents is not None else load_intents(self.catalogue)
+        classes = {p.entity_class for i in self.intents for n, how in i.params.items() if how == "entity"
+                   for p in [i.query.param(n)] if p.entity_class and p.entity_class != ANY_ENTITY}
+        # names of other things too, so that a question naming something no parameter takes is not
+        # answered as if it had not named it
+        classes |= {DEF + c for c in OTHER_NAMED}
+        self.lexicon = lexicon or Lexicon.from_engine(engine, classes)
+        self.engine = engine
+        # the intents in this lexicon's terms: phrases are looked for as questions are, with their
+        # mentions masked (a phrase that is nothing but a name is said by the mention itself)
+        self.intents = [dataclasses.replace(
+            intent,
+            phrases={m: w for p, w in intent.phrases.items() if (m := self._mask_phrase(p)).replace("¤", "").strip()},
+            exclude=tuple(sorted({f(p) for p in intent.exclude for f in (self._mask_phrase, phrase_key)})),
+            params={name: ({v: [self._mask_phrase(p) for p in ps] for v, ps in how.items()}
+                           if isinstance(how, dict) else how) for name, how in intent.params.items()})
+            for intent in self.intents]
+
+    def _mask_phrase(self, text: str) -> str:
+        return self._masked(text, self.lexicon.mentions(text)).strip()
+
+    # -- the steps -------------------------------------------------------------------------------
+
+    def interpret(self, question: str, lang: str | None = None) -> Interpretation:
+        """The question's reading(s); a question not understood as written is tried once more with
+        Chinese names one character off (a typo), and the reading then says which name it took."""
+        first = self._interpret(question, lang, False)
+        if first.status != "not-understood" or not any("\u4e00" <= c <= "\u9fff" for c in question):
+            return first
+        second = self._interpret(question, lang, True)
+        return second if second.status != "not-understood" else first
+
+    def _interpret(self, question: str, lang: str | None, misspelt: bool) -> Interpretation:
+        lang = lang or language_of(question)
+        if len(question) > MAX_QUESTION:
+            return Interpretation(question, lang, "too-long")
+        text = normalise(question)
+        if not text:
+            return Interpretation(question, lang, "empty", suggestions=self.suggest("", lang))
+        mentions = self.lexicon.mentions(text, misspelt)
+        masked = self._masked(text, mentions)
+        plain = self._masked(text, [])   # the same tokens unmasked: an excluding phrase may contain a name
+        answer = ("top" if _has(masked, TOP_PHRASES)
+                  else "count" if _has(masked.replace(NOT_COUNT, " "), COUNT_PHRASES) else "list")
+        readings: list[Reading] = []
+        for intent in self.intents:
+            readings.extend(self._readings(intent, masked, mentions, answer, plain))
+        if not readings:
+            return Interpretation(question, lang, "not-understood", mentions=mentions,
+                                  suggestions=self.suggest(text, lang, mentions))
+        readings.sort(key=lambda r: -r.score)
+        best = readings[0].score
+        top = list({r.key(): r for r in readings if r.score >= best - 1e-9}.values())
+        if len(top) == 1:
+            return Interpretation(question, lang, "answered", top, mentions)
+        return Interpretation(question, lang, "ambiguous", self._offer(top, readings, mentions), mentions)
+
+    @staticmethod
+    def _masked(text: str, mentions: list[Mention]) -> str:
+        """The question's tokens with every mention replaced by one placeholder, space-separated."""
+        out, inside = [], None
+        for token, start, end in spans(text):
+            # generic names (自贸试验区, FTZ, 全国) stay words the patterns can use
+            m = next((m for m in mentions if m.start <= start and end <= m.end and not m.weak), None)
+            if m is not None:
+                if m is not inside:
+                    out.append("¤")
+                inside = m
+                continue
+            inside = None
+            out.append(token)
+        return " " + " ".join(out) + " "
+
+    def _readings(self, intent: Intent, masked: str, mentions: list[Mention], answer: str,
+                  plain: str = "") -> list[Reading]:
+        if any(_found(masked, p) or _found(plain, p) for p in intent.exclude):
+            return []
+        if answer == "top" and "top" not in intent.kinds:
+            return []
+        if answer != "top" and answer not in intent.kinds and intent.kinds == ("top",):
+            return []
+        matched = [p for p in intent.phrases if _found(masked, p)]
+        # a phrase inside a longer matched phrase counts once
+        matched = [p for p in matched if not any(p != q and f" {p} " in f" {q} " for q in matched)]
+        score = sum(intent.phrases[p] for p in matched)
+        if score <= 0 and not intent.bare:
+            return []
+        if score <= 0 and intent.bare and _content_left(masked):
+            return []
+        out = []
+        for values, used in self._fill(intent, mentions, masked):
+            if values is None:
+                continue
+            filled = sum(1 for m in used)
+            used_entities = {iri for m in used for iri in m.entities}
+            unexplained = [m for m in mentions if m not in used and not m.weak
+                           and not (m.kind == "entity" and set(m.entities) & used_entities)
+                           and not self._tolerated(intent, m)]
+            if unexplained:   # the reading would leave part of the question unanswered: not this one
+                continue
+            if not used and "top" not in intent.kinds and max((intent.phrases[p] for p in matched), default=0) < 2:
+                continue      # nothing named fills it: it takes one of its distinctive phrases (weight 2)
+            total = score + filled
+            kind = answer if answer in intent.kinds else "list"
+            out.append(Reading(intent.name, tuple(sorted(values.items())), total, kind, intent.column))
+        return out
+
+    def _tolerated(self, intent: Intent, mention: Mention) -> bool:
+        if mention.kind != "entity":   # a number kind, or a kind with the one value tolerated (year=2020)
+            return mention.kind in intent.tolerate or f"{mention.kind}={mention.value}" in intent.tolerate
+        return any(self.lexicon.entities[iri].kind in intent.tolerate for iri in mention.entities)
+
+    def _fill(self, intent: Intent, mentions: list[Mention], masked: str):
+        """Every way of filling the intent's parameters from the mentions: (values, mentions used);
+        values None when a required parameter stays empty."""
+        choices: list[list[tuple[str, str | None, Mention | None]]] = []
+        taken: list[Mention] = []
+        for name, how in intent.params.items():
+            param = intent.query.param(name)
+            options: list[tuple[str, str | None, Mention | None]] = []
+            if isinstance(how, dict):
+                for value, phrases in how.items():
+                    if any(_found(masked, p) for p in phrases):
+                        options.append((name, value, None))
+                        break
+            elif how in NUMBER_KINDS:
+                m = next((m for m in mentions if m.kind == how and m not in taken), None)
+                if m is not None:
+                    taken.append(m)
+                    options.append((name, m.value, m))
+            else:
+                klass = param.entity_class
+                candidates = [m for m in mentions if m.kind == "entity" and m not in taken
+                              and self._fits(m, klass)]
+                candidates.sort(key=lambda m: (m.weak, m.start))
+                if candidates:
+                    m = candidates[0]
+                    taken.append(m)
+                    for iri in m.entities:
+                        if self._entity_fits(iri, klass):
+                            options.append((name, iri, m))
+            if not options:
+                if param.required:
+                    return [(None, [])]
+                options = [(name, None, None)]
+            choices.append(options)
+        results = []
+        for combo in itertools.product(*choices) if choices else [()]:
+            values = {name: value for name, value, _ in combo if value is not None}
+            used = [m for _, _, m in combo if m is not None]
+            results.append((values, used))
+        return results
+
+    def _fits(self, mention: Mention, klass: str | None) -> bool:
+        return any(self._entity_fits(iri, klass) for iri in mention.entities)
+
+    def _entity_fits(self, iri: str, klass: str | None) -> bool:
+        if klass is None or klass == ANY_ENTITY:
+            return True
+        return klass in self.lexicon.entities[iri].classes
+
+    def _offer(self, top: list[Reading], readings: list[Reading], mentions: list[Mention]) -> list[Reading]:
+        """The readings to offer for an ambiguous question: those that tie, and where a mention names
+        several entities, the best reading of each of them too."""
+        offered = {r.key(): r for r in top}
+        for m in mentions:
+            if len(m.entities) < 2:
+                continue
+            for iri in m.entities:
+                for bare in (False, True):
+                    best = next((r for r in readings if iri in r.values.values()
+                                 and (not bare or self._bare(r.query))), None)
+                    if best is not None:
+                        offered.setdefault(best.key(), best)
+        return list(offered.values())[:6]
+
+    def _bare(self, name: str) -> bool:
+        return any(i.bare for i in self.intents if i.name == name)
+
+    def suggest(self, text: str, lang: str, mentions: list[Mention] = (), n: int = 3) -> list[tuple[str, str]]:
+        """The catalogue questions closest to the text: first those of queries that take something the
+        question names, then by likeness to their example questions and summaries."""
+        named = [iri for m in mentions for iri in m.entities]
+        kinds = {m.kind for m in mentions if m.kind != "entity"}
+
+        def takes(intent: Intent) -> bool:
+            for name, how in intent.params.items():
+                klass = intent.query.param(name).entity_class
+                if how == "entity" and klass != ANY_ENTITY and any(self._entity_fits(i, klass) for i in named):
+                    return True
+                if isinstance(how, str) and how in kinds:
+                    return True
+            return False
+
+        pool = []
+        for intent in sorted(self.intents, key=lambda i: not takes(i)):
+            summary = intent.query.summary_zh if lang == "zh" else intent.query.summary
+            for example in (*intent.examples, summary):
+                pool.append((intent.name, example))
+        preferred = {i.name for i in self.intents if takes(i)}
+        scored = sorted(pool, key=lambda item: (item[0] not in preferred,
+                                                -difflib.SequenceMatcher(None, text, normalise(item[1])).ratio()))
+        out, seen = [], set()
+        for name, example in scored:
+            if name in seen or (lang == "zh") != any("\u4e00" <= c <= "\u9fff" for c in example):
+                continue
+            seen.add(name)
+            out.append((name, example))
+            if len(out) == n:
+                break
+        return out
+
+
+_FILLER = set(phrase_key("what is about tell me 什么 是 有 的 吗 呢 啊 哪些 关于 介绍 一下 都 啥 show please").split())
+
+
+def _content_left(masked: str) -> bool:
+    return any(t not in _FILLER and t != "¤" for t in masked.split())
+
+
+def _found(masked: str, phrase: str) -> bool:
+    return f" {phrase} " in masked
+
+
+def _has(masked: str, phrases) -> bool:
+    return any(_found(masked, p) for p in phrases)
+
+
+@functools.lru_cache(maxsize=1)
+def default_interpreter() -> Interpreter:
+    from ftz_kg.query.store import default_engine
+
+    return Interpreter(default_engine())

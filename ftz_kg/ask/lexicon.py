@@ -1,0 +1,352 @@
+"""The lexicon: every label and alternative name, in both languages, of every entity that can fill
+a canned query's parameter, indexed by normalised form; and the mentions found in a question by
+longest match (Chinese without spaces: the graph's own labels are the dictionary).
+
+Besides the graph's labels, a few regular short forms are derived (中国（四川）自由贸易试验区 →
+四川 / 四川自贸区; 南京片区 → 南京; 推动并联化 → 并联化; 投资领域 ↔ 投资; "Sichuan FTZ" → sichuan), and
+`aliases.yaml` adds the short forms the report uses that the graph lacks, each with its source.
+Numbers that fill parameters (表3, 专栏3-6, 第三批, 2019年, annex table 3) are found by patterns.
+Slips are forgiven within bounds: an English word of seven letters or more one or two letters off a
+label's word, an English name of four words or more said in another order or missing one word, and
+(only for a question not understood as written) a Chinese name of five characters or more with one
+character wrong. Whatever is taken that way is shown in the reading, like every name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from ftz_kg.ask.normalise import STOPWORDS, has_cjk, is_cjk, normalise, stem
+
+NS = "https://w3id.org/ftz-kg/"
+DEF = NS + "def#"
+ALIASES = Path(__file__).with_name("aliases.yaml")
+
+# generic words that name an entity but mostly just say what the question is about: an unused one
+# is not an unexplained mention
+# English words that make a sub-area's name (Central Area, Port Area) but name nothing by themselves
+GENERIC = frozenset("central east west north south port new high end industry international business services "
+                    "science technology innovation airport bonded comprehensive free trade zone city district "
+                    "economic development".split())
+
+# acronyms that are also English words: never a mention (MOST, SAFE)
+NOT_NAMES = frozenset({"most", "safe", "top"})
+
+WEAK = frozenset({"自贸试验区", "自贸区", "自由贸易试验区", "自由贸易区", "ftz", "ftzs", "pilot ftz", "pilot ftzs",
+                  "pilot free trade zon", "free trade zon", "zon", "全国", "全国推广", "nationwid", "nationally", "trad", "investment",
+                  "贸易", "投资", "金融", "finance", "financ", "supervision"})
+
+
+@dataclass
+class Entity:
+    iri: str
+    classes: frozenset[str]
+    label_zh: str = ""
+    label_en: str = ""
+    ancestors: frozenset[str] = frozenset()   # broader concepts, the zone of a sub-area
+
+    def label(self, lang: str) -> str:
+        return (self.label_en or self.label_zh) if lang == "en" else (self.label_zh or self.label_en)
+
+    @property
+    def kind(self) -> str:
+        return self.iri[len(NS):].split("/")[0] if self.iri.startswith(NS) else ""
+
+
+@dataclass
+class Mention:
+    start: int                 # character span in the normalised question
+    end: int
+    text: str
+    kind: str                  # entity | table | annex-table | box | batch | year
+    entities: tuple[str, ...] = ()   # for entity mentions: every entity the words name
+    value: str | None = None         # for number mentions
+    weak: bool = False
+
+    def overlaps(self, other: "Mention") -> bool:
+        return self.start < other.end and other.start < self.end
+
+
+# -- tokens with their character spans -----------------------------------------------------------
+
+_TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]|[a-z0-9]+(?:-[0-9]+)?")
+
+
+def spans(text: str) -> list[tuple[str, int, int]]:
+    """(stemmed token, start, end) of every token of a normalised text, English stop words left out."""
+    out = []
+    for match in _TOKEN.finditer(text):
+        word = match.group()
+        if not is_cjk(word[0]) and word in STOPWORDS:
+            continue
+        out.append((word if is_cjk(word[0]) else stem(word), match.start(), match.end()))
+    return out
+
+
+def key_of(text: str) -> tuple[str, ...]:
+    return tuple(token for token, _, _ in spans(normalise(text)))
+
+
+# -- derived short forms -------------------------------------------------------------------------
+
+_ZONE_ZH = re.compile(r"^(?:中国[(（])?(.+?)[)）]?(?:自由贸易试验区|自贸试验区)$")
+_ZONE_EN = re.compile(r"^(?:china \()?(.+?)\)? (?:pilot free trade zone|ftz)$", re.I)
+
+
+def variants(label: str, kind: str) -> set[str]:
+    """The label and the regular short forms derived from it."""
+    forms = {label}
+    text = label.strip()
+    # the quoted name inside a label: 货物贸易“一保多用”管理模式 → 一保多用
+    for quoted in re.findall(r"[“\"]([^”\"]{3,})[”\"]", text):
+        forms.add(quoted)
+    if not has_cjk(text):
+        low = text.lower()
+        for prefix in ("exploring ", "new ", "innovating ", "development of the ", "building "):
+            if low.startswith(prefix) and len(low) > len(prefix) + 8:
+                forms.add(text[len(prefix):])
+        if "intellectual property" in low:
+            forms.add(re.sub("intellectual property", "ip", text, flags=re.I))
+    if kind == "zone":
+        m = _ZONE_ZH.match(text)
+        if m:
+            x = m.group(1)
+            forms |= {x, x + "自贸区", x + "自贸试验区", x + "自由贸易试验区", x + "自由贸易区"}
+        m = _ZONE_EN.match(text)
+        if m:
+            x = m.group(1)
+            forms |= {x, f"{x} ftz", f"{x} pilot ftz", f"{x} pilot free trade zone", f"{x} free trade zone",
+                      f"{x} zone"}
+    elif kind == "subarea":
+        for suffix in ("新片区", "片区"):
+            if text.endswith(suffix) and len(text) - len(suffix) >= 2:
+                forms.add(text[: -len(suffix)])
+                forms.add(text[: -len(suffix)] + "片区")
+                break
+        m = re.match(r"^(.+?) (?:special |new )?area$", text, re.I)
+        if m and not set(m.group(1).lower().replace("-", " ").split()) & GENERIC:
+            forms |= {m.group(1), m.group(1) + " sub-area"}
+    elif kind == "innovation":
+        for prefix in ("推动", "探索"):
+            if text.startswith(prefix) and len(text) - len(prefix) >= 3:
+                forms.add(text[len(prefix):])
+        if has_cjk(text) and not text.endswith("领域"):
+            forms.add(text + "领域")
+    elif kind == "experience-domain":
+        if text.endswith("领域"):
+            forms.add(text[:-2])
+    return forms
+
+
+class Lexicon:
+    def __init__(self, entities: dict[str, Entity], index: dict[tuple[str, ...], set[str]],
+                 weak: set[tuple[str, ...]]):
+        self.entities = entities
+        self.index = index
+        self.weak = weak
+        self.lengths = sorted({len(k) for k in index}, reverse=True)
+
+    # -- building --------------------------------------------------------------------------------
+
+    @classmethod
+    def from_engine(cls, engine, classes: set[str], aliases: Path | None = ALIASES) -> "Lexicon":
+        """Every entity of one of `classes` (or a subclass), with its labels, from the store."""
+        values = " ".join(f"<{c}>" for c in sorted(classes))
+        rows = engine.query(f"""
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT DISTINCT ?entity ?class ?p ?label WHERE {{
+  VALUES ?class {{ {values} }}
+  ?entity a/rdfs:subClassOf* ?class .
+  ?entity ?p ?label . VALUES ?p {{ skos:prefLabel skos:altLabel skos:hiddenLabel }}
+}}""").rows
+        entities: dict[str, Entity] = {}
+        labels: dict[str, set[str]] = {}
+        for entity, klass, prop, label in rows:
+            iri = str(entity)
+            e = entities.setdefault(iri, Entity(iri, frozenset()))
+            e.classes = e.classes | {str(klass)}
+            labels.setdefault(iri, set()).add(str(label))
+            if str(prop).endswith("prefLabel"):
+                if getattr(label, "language", None) == "en":
+                    e.label_en = str(label)
+                elif getattr(label, "language", None) == "zh":
+                    e.label_zh = str(label)
+        # ancestors: broader concepts, and the zone of a sub-area
+        for child, parent in engine.query("""
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX ftz: <https://w3id.org/ftz-kg/def#>
+SELECT ?c ?p WHERE { { ?c skos:broader+ ?p } UNION { ?c ftz:partOfZone ?p } }""").rows:
+            if str(child) in entities:
+                entities[str(child)].ancestors = entities[str(child)].ancestors | {str(parent)}
+        index: dict[tuple[str, ...], set[str]] = {}
+        for iri, names in labels.items():
+            kind = entities[iri].kind
+            for name in names:
+                for form in variants(name, kind):
+                    key = key_of(form)
+                    if form.lower() in NOT_NAMES:
+                        continue
+                    if key and (len(key) >= 2 or len(key[0]) >= 3):
+                        index.setdefault(key, set()).add(iri)
+        if aliases is not None and aliases.exists():
+            for entry in yaml.safe_load(aliases.read_text(encoding="utf-8")) or []:
+                targets = entry["entity"] if isinstance(entry["entity"], list) else [entry["entity"]]
+                targets = [t if t.startswith("http") else NS + t for t in targets]
+                targets = [t for t in targets if t in entities]
+                if targets:
+                    index.setdefault(key_of(entry["text"]), set()).update(targets)
+        weak = {key_of(w) for w in WEAK}
+        return cls(entities, index, weak)
+
+    def correct(self, toks: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+        """English words of 7 letters or more that no label has, read as the closest label word
+        when one differs by a letter or two (Adminstration → administration)."""
+        if not hasattr(self, "_vocabulary"):
+            self._vocabulary = sorted({t for key in self.index for t in key if t.isascii() and len(t) >= 6})
+            self._known = set(self._vocabulary)
+        out = []
+        for token, start, end in toks:
+            if token.isascii() and token.isalpha() and len(token) >= 7 and token not in self._known:
+                close = difflib.get_close_matches(token, self._vocabulary, n=1, cutoff=0.9)
+                if close:
+                    token = close[0]
+            out.append((token, start, end))
+        return out
+
+    # -- finding mentions ------------------------------------------------------------------------
+
+    def mentions(self, text: str, misspelt: bool = False) -> list[Mention]:
+        """Entity and number mentions of a normalised question, longest first, not overlapping
+        (`misspelt`: Chinese names with one character wrong too, after the exact ones)."""
+        found = numbers(text)
+        toks = self.correct(spans(text))
+        candidates = []
+        for i in range(len(toks)):
+            for length in self.lengths:
+                if i + length > len(toks):
+                    continue
+                key = tuple(t for t, _, _ in toks[i:i + length])
+                iris = self.index.get(key)
+                if iris:
+                    start, end = toks[i][1], toks[i + length - 1][2]
+                    candidates.append(Mention(start, end, text[start:end], "entity", tuple(sorted(iris)),
+                                              weak=key in self.weak))
+                    break
+        # longest first; the names said exactly before those in another word order
+        chosen: list[Mention] = list(found)
+        for group in (candidates, self._loose(toks, text), self.misspelt(text) if misspelt else []):
+            for m in sorted(group, key=lambda m: (-(m.end - m.start), m.start)):
+                if not any(m.overlaps(c) for c in chosen):
+                    chosen.append(m)
+        chosen.sort(key=lambda m: m.start)
+        return self._subsume(chosen)
+
+    def misspelt(self, text: str) -> list[Mention]:
+        """Chinese names of five characters or more written with one character wrong (贸易便力化 for
+        贸易便利化): asked for only when a question is not understood as written."""
+        if not hasattr(self, "_one_off"):
+            self._one_off: dict[tuple, set[str]] = {}
+            for key, iris in self.index.items():
+                if len(key) >= 5 and all(is_cjk(t[0]) for t in key):
+                    for j in range(len(key)):
+                        self._one_off.setdefault(key[:j] + ("?",) + key[j + 1:], set()).update(iris)
+        toks = spans(text)
+        words = [t for t, _, _ in toks]
+        found = []
+        for length in sorted({len(k) for k in self._one_off}, reverse=True):
+            for i in range(len(words) - length + 1):
+                window = tuple(words[i:i + length])
+                if not all(is_cjk(w[0]) for w in window) or window in self.index:
+                    continue
+                for j in range(length):
+                    iris = self._one_off.get(window[:j] + ("?",) + window[j + 1:])
+                    if iris:
+                        start, end = toks[i][1], toks[i + length - 1][2]
+                        found.append(Mention(start, end, text[start:end], "entity", tuple(sorted(iris))))
+                        break
+        return found
+
+    def _loose(self, toks, text: str) -> list[Mention]:
+        """English names said in another word order ("reform of wildlife import and export permits"
+        for "Reform of administrative permits for wildlife import and export"): every word of a name
+        of four words or more but one, within a window hardly longer than the name."""
+        if not hasattr(self, "_bags"):
+            self._bags = [(frozenset(key), len(key), iris) for key, iris in self.index.items()
+                          if len(key) >= 4 and all(t.isascii() for t in key) and len(set(key)) == len(key)]
+        words = [t for t, _, _ in toks]
+        present = set(words)
+        found = []
+        for bag, size, iris in self._bags:
+            common = bag & present
+            if len(common) < size - 1 or len(common) < 4:
+                continue
+            positions = sorted(i for i, w in enumerate(words) if w in common)
+            first, last = positions[0], positions[-1]
+            if last - first + 1 <= size + 1:
+                start, end = toks[first][1], toks[last][2]
+                found.append(Mention(start, end, text[start:end], "entity", tuple(sorted(iris))))
+        return found
+
+    def _subsume(self, mentions: list[Mention]) -> list[Mention]:
+        """A mention whose entity is broader than another mention's (投资领域 beside 推动精简化, a zone
+        beside one of its sub-areas) only says where the other one sits: it is marked weak."""
+        for m in mentions:
+            if m.kind != "entity":
+                continue
+            others = {iri for o in mentions if o is not m for iri in o.entities}
+            if any(iri in self.entities[o].ancestors for o in others for iri in m.entities if o in self.entities):
+                m.weak = True
+        return mentions
+
+
+# -- numbers -------------------------------------------------------------------------------------
+
+_ZH_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+             "eighth": 8, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "6th": 6, "7th": 7}
+_NUM = r"(\d{1,2}|[一二两三四五六七八九十]{1,3})"
+
+
+def _int(text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    if text in _ORDINALS:
+        return _ORDINALS[text]
+    if text.startswith("十"):
+        return 10 + (_ZH_DIGITS.get(text[1:], 0) if len(text) > 1 else 0)
+    if len(text) == 3 and text[1] == "十":
+        return _ZH_DIGITS[text[0]] * 10 + _ZH_DIGITS[text[2]]
+    if len(text) == 2 and text[1] == "十":
+        return _ZH_DIGITS[text[0]] * 10
+    return _ZH_DIGITS.get(text, 0)
+
+
+_PATTERNS = [
+    ("box", re.compile(r"(?:典型案例专栏|案例专栏|专栏|case box|box)? ?(?<![\d-])3-(\d{1,2})(?![\d-])")),
+    ("annex-table", re.compile(r"(?:附表|annex (?:1 |①)?table) ?" + _NUM)),
+    ("table", re.compile(r"(?:部分创新举措表|表|table) ?" + _NUM)),
+    ("batch", re.compile(r"第" + _NUM + r"批")),
+    ("batch", re.compile(r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|[1-8](?:st|nd|rd|th)) batch")),
+    ("batch", re.compile(r"\bbatch (\d)\b")),
+    ("year", re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d) ?年?")),
+]
+
+
+def numbers(text: str) -> list[Mention]:
+    found: list[Mention] = []
+    for kind, pattern in _PATTERNS:
+        for m in pattern.finditer(text):
+            if any(m.start() < f.end and f.start < m.end() for f in found):
+                continue
+            value = m.group(1)
+            value = f"3-{int(value)}" if kind == "box" else str(_int(value))
+            if value in ("0", "3-0"):
+                continue
+            found.append(Mention(m.start(), m.end(), m.group(), kind, value=value))
+    return found
