@@ -35,7 +35,9 @@ def interpreter_for(app):
     with _lock:
         held = getattr(app.state, "ask_interpreter", None)
         if held is None or held[0] is not graph:
-            held = (graph, Interpreter(OxigraphEngine(graph)))
+            interpreter = Interpreter(OxigraphEngine(graph))
+            interpreter.graph = graph      # the answer table names IRIs by the graph's labels
+            held = (graph, interpreter)
             app.state.ask_interpreter = held
     return held[1]
 
@@ -51,6 +53,32 @@ def _cell(term) -> dict:
     return {"text": str(term), "href": None}
 
 
+def _binding(term) -> dict | None:
+    """An rdflib term as a SPARQL JSON results binding, so that the answer is shown as the canned
+    query pages show theirs (labels, local links, plain numbers)."""
+    from rdflib import BNode, Literal, URIRef
+    if term is None:
+        return None
+    if isinstance(term, URIRef):
+        return {"type": "uri", "value": str(term)}
+    if isinstance(term, BNode):
+        return {"type": "bnode", "value": str(term)}
+    out = {"type": "literal", "value": str(term)}
+    if isinstance(term, Literal) and term.language:
+        out["xml:lang"] = term.language
+    elif isinstance(term, Literal) and term.datatype:
+        out["datatype"] = str(term.datatype)
+    return out
+
+
+def _table(result, lang: str, graph) -> dict:
+    from ftz_kg.web.querypages import select_table
+    data = {"head": {"vars": list(result.variables)},
+            "results": {"bindings": [{v: b for v, b in ((v, _binding(t)) for v, t in zip(result.variables, row))
+                                      if b is not None} for row in result.rows]}}
+    return select_table(data, lang, graph, None)
+
+
 def _context(interpreter, question: str, lang: str, answer_lang: str) -> tuple[dict, dict | None]:
     """The page's content, and the JSON answer (None before any question)."""
     from ftz_kg.ask.answer import as_json, ask, describe, links
@@ -62,8 +90,8 @@ def _context(interpreter, question: str, lang: str, answer_lang: str) -> tuple[d
     page: dict = {"answer": answer.status}
     if answer.reading is not None:
         result = answer.result
-        page.update(explained=answer.explained, links=answer.links, columns=result.variables,
-                    rows=[[_cell(t) for t in row] for row in result.rows[:HTML_ROWS]],
+        table = _table(result, lang, getattr(interpreter, "graph", None))
+        page.update(explained=answer.explained, links=answer.links, columns=table["columns"], rows=table["rows"],
                     total=len(result.rows), count=answer.count,
                     top=None if answer.top is None else [_cell(t) for t in answer.top])
         if len(data.get("rows", [])) > HTML_ROWS:   # bound answers, as the query pages
