@@ -34,3 +34,19 @@ def graph(built):
 @pytest.fixture(scope="session")
 def full_report(built, shapes):
     return validate_graph(built.graph, shapes, built.origins)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium driven by Playwright, one per test module (tests/test_browser.py has the flags)."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    from .test_browser import CHROMIUM, FLAGS
+    if not shutil.which("chromium"):
+        pytest.fail("Debian's chromium is not installed: run scripts/install-test-deps")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield instance
+        instance.close()

@@ -20,17 +20,6 @@ def server():
         yield base
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    if not shutil.which("chromium"):
-        pytest.fail("Debian's chromium is not installed: run scripts/install-test-deps")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield instance
-        instance.close()
-
-
 def block_all_but(page, server: str) -> list[str]:
     """Abort every request that is not for our server; the list records what was blocked."""
     blocked = []

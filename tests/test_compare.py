@@ -12,7 +12,7 @@ import pytest
 from ftz_kg.web import compare
 
 from .server import running_server
-from .test_browser import CHROMIUM, FLAGS, block_all_but
+from .test_browser import block_all_but
 
 
 class Tables(HTMLParser):
@@ -212,19 +212,6 @@ def test_hostile_zone_value_is_escaped(client):
 
 
 # --- in a browser, on a phone ---------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def browser():
-    import shutil
-
-    from playwright.sync_api import sync_playwright
-    if not shutil.which("chromium"):
-        pytest.fail("Debian's chromium is not installed: run scripts/install-test-deps")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield instance
-        instance.close()
-
 
 @pytest.mark.parametrize("zones", [("sichuan", "chongqing"), ("sichuan", "henan", "hubei", "tianjin", "chongqing",
                                                               "shanghai")])

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import shutil
 import zipfile
 
 import httpx
@@ -17,7 +16,7 @@ import pytest
 from ftz_kg.web import explorer
 
 from .server import running_server
-from .test_browser import CHROMIUM, FLAGS, block_all_but
+from .test_browser import block_all_but
 
 # the zone column of graph/measures/*.csv holds `sichuan` in 14 rows (part1-strategies 3, part1-initiatives-a 5,
 # part1-initiatives-b 1, part2-differentiated-tasks 1, annex1 4)
@@ -208,17 +207,6 @@ def test_facet_data_is_computed_once_per_graph(graph):
     first = explorer.index_of(graph, "measures")
     assert explorer.index_of(graph, "measures") is first
     assert len(first.items) == 266   # the data rows of graph/measures/*.csv (278 lines less 12 headers)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    if not shutil.which("chromium"):
-        pytest.fail("Debian's chromium is not installed: run scripts/install-test-deps")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield instance
-        instance.close()
 
 
 def test_phone_width_no_overflow_and_a_facet_click_narrows_the_list(server, browser):

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from .server import running_server
-from .test_browser import CHROMIUM, FLAGS, block_all_but, browser  # noqa: F401  (the browser fixture)
+from .test_browser import block_all_but
 
 BASE = "https://w3id.org/ftz-kg/"
 SICHUAN = BASE + "zone/sichuan"

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from .server import running_server
-from .test_browser import CHROMIUM, FLAGS, block_all_but
+from .test_browser import block_all_but
 
 AXE = Path(__file__).parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
 
@@ -295,15 +295,6 @@ def test_the_sparql_page_is_in_the_site_frame_with_our_prefixes_and_no_outside_s
 
 
 # ---------------------------------------------------------------- in a browser, offline
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield instance
-        instance.close()
-
 
 def watch(page) -> list[str]:
     errors = []

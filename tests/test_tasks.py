@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from .server import running_server
-from .test_browser import CHROMIUM, FLAGS, block_all_but
+from .test_browser import block_all_but
 
 # 部分创新举措表 1 rows 1-6 (lines 1846-1881): the measures of 推动并联化
 PARALLEL = {"企业“套餐式”注销服务模式", "出版物发行业务许可与网络发行备案联办制度", "电力工程审批绿色通道",
@@ -18,15 +18,6 @@ SICHUAN_MEASURES = 14        # the measures the graph credits to 四川 (graph/m
 def server():
     with running_server() as (base, process):
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture()
