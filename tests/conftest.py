@@ -50,3 +50,19 @@ def browser():
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield instance
         instance.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    """`ftz-kg serve` on the embedded store, one per test module (a module needing other options defines its own)."""
+    from .server import running_server
+    with running_server() as (base, process):
+        yield base
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    """An HTTP client of the module's server."""
+    import httpx
+    with httpx.Client(base_url=server, timeout=60) as http:
+        yield http

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .server import running_server
 from .test_browser import CHROMIUM, FLAGS
 
 AXE = Path(__file__).parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
@@ -54,12 +53,6 @@ class Visit:
     console_errors: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)         # requests to our server that failed
     outside: list[str] = field(default_factory=list)        # requests that tried to leave our server
-
-
-@pytest.fixture(scope="module")
-def server():
-    with running_server() as (base, process):
-        yield base
 
 
 @pytest.fixture(scope="module")

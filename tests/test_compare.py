@@ -6,12 +6,10 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from pathlib import Path
 
-import httpx
 import pytest
 
 from ftz_kg.web import compare
 
-from .server import running_server
 from .test_browser import block_all_but
 
 
@@ -133,18 +131,6 @@ def test_parse_zones_keeps_order_and_drops_repeats_and_empty_pickers(graph):
 
 
 # --- over HTTP ------------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def server():
-    with running_server() as (base, process):
-        yield base
-
-
-@pytest.fixture(scope="module")
-def client(server):
-    with httpx.Client(base_url=server, timeout=60) as http:
-        yield http
-
 
 def test_compare_page_sets_the_zones_side_by_side(client):
     response = client.get("/compare", params=[("zone", "sichuan"), ("zone", "chongqing"), ("lang", "zh")])

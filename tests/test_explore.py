@@ -10,12 +10,10 @@ import io
 import re
 import zipfile
 
-import httpx
 import pytest
 
 from ftz_kg.web import explorer
 
-from .server import running_server
 from .test_browser import block_all_but
 
 # the zone column of graph/measures/*.csv holds `sichuan` in 14 rows (part1-strategies 3, part1-initiatives-a 5,
@@ -35,18 +33,6 @@ PARALLEL_APPROVAL = {
     "power-project-approval-green-channel": "电力工程审批绿色通道",
     "construction-utilities-one-visit": "建设项目水、电、气、暖现场一次联办模式",
     "licence-single-window-parallel-approval": "证照“一口受理、并联办理”审批服务模式"}
-
-
-@pytest.fixture(scope="module")
-def server():
-    with running_server() as (base, process):
-        yield base
-
-
-@pytest.fixture(scope="module")
-def client(server):
-    with httpx.Client(base_url=server, timeout=60) as http:
-        yield http
 
 
 def listed(html: str) -> list[str]:

@@ -13,7 +13,6 @@ from rdflib import URIRef
 from ftz_kg import RELEASE_DATE, __version__
 from ftz_kg.web import pages
 
-from .server import running_server
 from .test_browser import CHROMIUM, FLAGS, block_all_but
 
 BASE = "https://w3id.org/ftz-kg/"
@@ -252,12 +251,6 @@ def test_mini_map_on_zone_and_province_pages_only(graph):
         figure = sheet(graph, path, "zh").find(has_class("china-map-mini"))
         assert figure.tag == "figure" and "地图" in figure.attrs["aria-label"]
     assert not sheet(graph, "measure/enterprise-package-deregistration", "zh").find_all(has_class("china-map"))
-
-
-@pytest.fixture(scope="module")
-def server():
-    with running_server() as (base, process):
-        yield base
 
 
 def test_phone_layout_copy_button_and_formats_in_a_browser(server):

@@ -16,7 +16,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
-import httpx
 import pytest
 
 from .server import running_server
@@ -111,12 +110,6 @@ class Page(HTMLParser):
 def server():
     with running_server("--workers", "2") as (base, process):
         yield base
-
-
-@pytest.fixture(scope="module")
-def client(server):
-    with httpx.Client(base_url=server, timeout=60) as http:
-        yield http
 
 
 def page(client, path: str, status: int = 200, **headers) -> Page:

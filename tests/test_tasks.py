@@ -5,19 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from .server import running_server
 from .test_browser import block_all_but
 
 # 部分创新举措表 1 rows 1-6 (lines 1846-1881): the measures of 推动并联化
 PARALLEL = {"企业“套餐式”注销服务模式", "出版物发行业务许可与网络发行备案联办制度", "电力工程审批绿色通道",
             "证照“一口受理、并联办理”审批服务模式"}
 SICHUAN_MEASURES = 14        # the measures the graph credits to 四川 (graph/measures/*.csv, checked by hand)
-
-
-@pytest.fixture(scope="module")
-def server():
-    with running_server() as (base, process):
-        yield base
 
 
 @pytest.fixture()
