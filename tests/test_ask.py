@@ -141,6 +141,51 @@ def test_readings(interpreter, question, query, params, answer):
     assert (reading.query, reading.values, reading.answer) == (query, expected, answer)
 
 
+@pytest.mark.parametrize("question, query, params", [
+    # the negation is the question: Annex ① gives 6 of the 37 experiences a scope other than 全国
+    ("which 2020 experiences are not promoted nationwide?", "specific-area-rollouts", {}),
+    ("哪些经验没有在全国推广", "specific-area-rollouts", {}),
+    ("Which experiences are not rolled out across the country?", "specific-area-rollouts", {}),
+    # 有没有 asks whether, it denies nothing
+    ("有没有海关牵头的经验", "experiences-by-agency", {"agency": "agency/gacc"}),
+    # a name said shortened (表2: 空铁联运一单制货物运输模式) or in another word order (探索陆上贸易新规则)
+    ("空铁联运一单制在哪推广？", "experience-profile", {"experience": "measure/air-rail-single-document"}),
+    ("exploring overland trade rules - which measures?", "measures-by-approach",
+     {"approach": "innovation/overland-trade-rules"}),
+    # "points" asks for the innovation points of an approach, not its measures
+    ("what are the points under promoting online processing?", "points-of-approach",
+     {"approach": "innovation/online-processing"}),
+])
+def test_negations_short_names_and_word_order(interpreter, question, query, params):
+    reading = reading_of(interpreter, question)
+    assert (reading.query, reading.values) == (query, {k: NS + v for k, v in params.items()})
+
+
+@pytest.mark.parametrize("question", [
+    "which experiences are not led by customs?", "哪些经验不是海关牵头的", "四川以外的举措有哪些",
+    "which measures are not from the Sichuan FTZ?",
+])
+def test_a_negation_no_query_expresses_is_not_understood(interpreter, question):
+    assert interpreter.interpret(question).status == "not-understood"
+
+
+@pytest.mark.parametrize("question, place", [
+    ("越南有哪些自由贸易区", "越南"), ("What measures did Vietnam's free trade zones adopt?", "vietnam"),
+    ("新疆自贸区有哪些举措", "新疆"), ("Which FTZs does Shanxi have?", "shanxi"), ("美国的自贸区", "美国"),
+])
+def test_a_place_outside_the_report_is_not_understood_and_named(interpreter, question, place):
+    interpretation = interpreter.interpret(question)
+    assert interpretation.status == "not-understood"
+    assert [m.text for m in interpretation.mentions if m.kind == "outside"] == [place]
+
+
+def test_a_name_containing_a_place_is_that_name(interpreter):
+    # 中共中央台湾工作办公室 (Annex ① 附表5, said shortened) and 陕西 (a zone of the fourth batch) are in the report
+    assert reading_of(interpreter, "What do MOHRSS and the Taiwan Work Office run together?").values == {
+        "agency": NS + "agency/mohrss", "partner": NS + "agency/taiwan-work-office"}
+    assert reading_of(interpreter, "陕西有哪些举措").values == {"zone": NS + "zone/shaanxi"}
+
+
 def test_two_readings_that_score_the_same_are_offered_not_chosen(interpreter):
     interpretation = interpreter.interpret("知识产权纠纷调解新模式")
     assert interpretation.status == "ambiguous"

@@ -133,6 +133,9 @@ def found(interpretation: Interpretation, interpreter: Interpreter) -> list[str]
     for m in interpretation.mentions:
         if m.entities:
             out.append(" / ".join(interpreter.lexicon.entities[iri].label(interpretation.lang) for iri in m.entities))
+        elif m.kind == "outside":
+            out.append(f"{m.text}（报告未涉及：2020 年底没有自贸试验区）" if interpretation.lang == "zh"
+                       else f"{m.text} (outside the report: no pilot FTZ there at the end of 2020)")
         else:
             out.append(f"{m.kind} {m.value}")
     return out

@@ -15,6 +15,7 @@ A query without such a file is never chosen. The file says:
     tolerate: [zone, year=2020]  # mentions that may stay unused: entity kinds, number kinds, or a number kind
                                  #   with the one value that only describes (the 2020 experiences)
     bare: true                   # answers a question that is nothing but a mention of its entity
+    negation: [scope]            # answers a question that denies a name of these kinds ("not nationwide")
     examples: [...]              # questions it answers, shown when a question is not understood
 """
 
@@ -48,6 +49,7 @@ class Intent:
     params: dict[str, object]           # name → "entity" | number kind | {value: [phrase keys]}
     tolerate: tuple[str, ...] = ()
     bare: bool = False
+    negation: tuple[str, ...] = ()      # entity kinds whose denial this query answers
     examples: tuple[str, ...] = ()
     path: Path | None = None
 
@@ -89,6 +91,7 @@ def load_intent(path: Path, query: CannedQuery) -> Intent:
         query=query, column=str(data.get("column", "")), kinds=tuple(data.get("kinds") or ("list", "count")),
         phrases=_phrases(data.get("phrases")), exclude=tuple(phrase_key(str(p)) for p in data.get("exclude") or []),
         params=params, tolerate=tuple(data.get("tolerate") or ()), bare=bool(data.get("bare")),
+        negation=tuple(data.get("negation") or ()),
         examples=tuple(str(e) for e in data.get("examples") or ()), path=path)
 
 

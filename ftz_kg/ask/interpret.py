@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from ftz_kg.ask.intents import NUMBER_KINDS, Intent, load_intents
 from ftz_kg.ask.lexicon import Lexicon, Mention, spans
+from ftz_kg.ask.negation import denied, negations, says_negation
 from ftz_kg.ask.normalise import language_of, normalise
 from ftz_kg.query.binding import ANY_ENTITY
 from ftz_kg.query.catalogue import Catalogue
@@ -89,6 +90,8 @@ class Interpreter:
             params={name: ({v: [self._mask_phrase(p) for p in ps] for v, ps in how.items()}
                            if isinstance(how, dict) else how) for name, how in intent.params.items()})
             for intent in self.intents]
+        # the phrases that are themselves a negation (不在全国, not nationwide), per query
+        self._negative = {i.name: {p for p in i.phrases if says_negation(p)} for i in self.intents}
 
     def _mask_phrase(self, text: str) -> str:
         return self._masked(text, self.lexicon.mentions(text)).strip()
@@ -116,9 +119,12 @@ class Interpreter:
         plain = self._masked(text, [])   # the same tokens unmasked: an excluding phrase may contain a name
         answer = ("top" if _has(masked, TOP_PHRASES)
                   else "count" if _has(masked.replace(NOT_COUNT, " "), COUNT_PHRASES) else "list")
+        # negations outside the names (不动产 is a name, not a negation), and the names they deny
+        spans_ = [s for s in negations(text) if not any(m.start < s[1] and s[0] < m.end for m in mentions)]
+        negated = [m for m in mentions if denied(text, spans_, m.start, m.end)]
         readings: list[Reading] = []
         for intent in self.intents:
-            readings.extend(self._readings(intent, masked, mentions, answer, plain))
+            readings.extend(self._readings(intent, masked, mentions, answer, plain, bool(spans_), negated))
         if not readings:
             return Interpretation(question, lang, "not-understood", mentions=mentions,
                                   suggestions=self.suggest(text, lang, mentions))
@@ -146,7 +152,7 @@ class Interpreter:
         return " " + " ".join(out) + " "
 
     def _readings(self, intent: Intent, masked: str, mentions: list[Mention], answer: str,
-                  plain: str = "") -> list[Reading]:
+                  plain: str = "", negative: bool = False, negated: list[Mention] = ()) -> list[Reading]:
         if any(_found(masked, p) or _found(plain, p) for p in intent.exclude):
             return []
         if answer == "top" and "top" not in intent.kinds:
@@ -157,13 +163,20 @@ class Interpreter:
         # a phrase inside a longer matched phrase counts once
         matched = [p for p in matched if not any(p != q and f" {p} " in f" {q} " for q in matched)]
         score = sum(intent.phrases[p] for p in matched)
+        # a question that denies something is read only by a query that says the same negation
+        answers_denial = intent.negation and any(self.lexicon.entities[iri].kind in intent.negation
+                                                 for m in negated for iri in m.entities)
+        if answers_denial:
+            score += 3
+        if negative and not answers_denial and not any(p in self._negative[intent.name] for p in matched):
+            return []
         if score <= 0 and not intent.bare:
             return []
         if score <= 0 and intent.bare and _content_left(masked):
             return []
         out = []
         for values, used in self._fill(intent, mentions, masked):
-            if values is None:
+            if values is None or any(m in negated for m in used):   # filled with a denied name: the opposite
                 continue
             filled = sum(1 for m in used)
             used_entities = {iri for m in used for iri in m.entities}
@@ -172,7 +185,8 @@ class Interpreter:
                            and not self._tolerated(intent, m)]
             if unexplained:   # the reading would leave part of the question unanswered: not this one
                 continue
-            if not used and "top" not in intent.kinds and max((intent.phrases[p] for p in matched), default=0) < 2:
+            if (not used and "top" not in intent.kinds and not answers_denial
+                    and max((intent.phrases[p] for p in matched), default=0) < 2):
                 continue      # nothing named fills it: it takes one of its distinctive phrases (weight 2)
             total = score + filled
             kind = answer if answer in intent.kinds else "list"

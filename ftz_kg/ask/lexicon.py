@@ -26,6 +26,7 @@ from ftz_kg.ask.normalise import STOPWORDS, has_cjk, is_cjk, normalise, stem
 NS = "https://w3id.org/ftz-kg/"
 DEF = NS + "def#"
 ALIASES = Path(__file__).with_name("aliases.yaml")
+OUTSIDE = Path(__file__).with_name("outside.yaml")
 
 # generic words that name an entity but mostly just say what the question is about: an unused one
 # is not an unexplained mention
@@ -39,7 +40,8 @@ NOT_NAMES = frozenset({"most", "safe", "top"})
 
 WEAK = frozenset({"自贸试验区", "自贸区", "自由贸易试验区", "自由贸易区", "ftz", "ftzs", "pilot ftz", "pilot ftzs",
                   "pilot free trade zon", "free trade zon", "zon", "全国", "全国推广", "nationwid", "nationally", "trad", "investment",
-                  "贸易", "投资", "金融", "finance", "financ", "supervision"})
+                  "贸易", "投资", "金融", "finance", "financ", "supervision",
+                  "across the country", "whole country", "countrywide", "全国范围"})
 
 
 @dataclass
@@ -63,7 +65,7 @@ class Mention:
     start: int                 # character span in the normalised question
     end: int
     text: str
-    kind: str                  # entity | table | annex-table | box | batch | year
+    kind: str                  # entity | table | annex-table | box | batch | year | outside (a place the report does not cover)
     entities: tuple[str, ...] = ()   # for entity mentions: every entity the words name
     value: str | None = None         # for number mentions
     weak: bool = False
@@ -145,11 +147,16 @@ def variants(label: str, kind: str) -> set[str]:
 
 class Lexicon:
     def __init__(self, entities: dict[str, Entity], index: dict[tuple[str, ...], set[str]],
-                 weak: set[tuple[str, ...]]):
+                 weak: set[tuple[str, ...]], outside: dict[tuple[str, ...], str] | None = None):
         self.entities = entities
         self.index = index
         self.weak = weak
         self.lengths = sorted({len(k) for k in index}, reverse=True)
+        # places outside the report (another country, a province without a pilot FTZ): a question
+        # naming one is about something the graph does not hold
+        # (a name that contains one, as 中共中央台湾工作办公室 does, is longer and wins)
+        self.outside = {k: v for k, v in (outside or {}).items() if k not in index}
+        self.outside_lengths = sorted({len(k) for k in self.outside}, reverse=True)
 
     # -- building --------------------------------------------------------------------------------
 
@@ -202,7 +209,7 @@ SELECT ?c ?p WHERE { { ?c skos:broader+ ?p } UNION { ?c ftz:partOfZone ?p } }"""
                 if targets:
                     index.setdefault(key_of(entry["text"]), set()).update(targets)
         weak = {key_of(w) for w in WEAK}
-        return cls(entities, index, weak)
+        return cls(entities, index, weak, outside_places())
 
     def correct(self, toks: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
         """English words of 7 letters or more that no label has, read as the closest label word
@@ -238,9 +245,22 @@ SELECT ?c ?p WHERE { { ?c skos:broader+ ?p } UNION { ?c ftz:partOfZone ?p } }"""
                     candidates.append(Mention(start, end, text[start:end], "entity", tuple(sorted(iris)),
                                               weak=key in self.weak))
                     break
+        places = []
+        for i in range(len(toks)):
+            for length in self.outside_lengths:
+                key = tuple(t for t, _, _ in toks[i:i + length])
+                if len(key) == length and key in self.outside:
+                    start, end = toks[i][1], toks[i + length - 1][2]
+                    places.append(Mention(start, end, text[start:end], "outside", value=self.outside[key]))
+                    break
+        if misspelt:   # forgiving: a name shortened as people say it competes with the exact ones by length
+            candidates = candidates + self.partial(text)
         # longest first; the names said exactly before those in another word order
         chosen: list[Mention] = list(found)
-        for group in (candidates, self._loose(toks, text), self.misspelt(text) if misspelt else []):
+        # a generic word (trade, 全国) inside a name said in another order is part of that name
+        strong = [m for m in candidates if not m.weak]
+        generic = [m for m in candidates if m.weak]
+        for group in (strong, self._loose(toks, text), places, generic, self.misspelt(text) if misspelt else []):
             for m in sorted(group, key=lambda m: (-(m.end - m.start), m.start)):
                 if not any(m.overlaps(c) for c in chosen):
                     chosen.append(m)
@@ -272,19 +292,45 @@ SELECT ?c ?p WHERE { { ?c skos:broader+ ?p } UNION { ?c ftz:partOfZone ?p } }"""
                         break
         return found
 
+    def partial(self, text: str) -> list[Mention]:
+        """Chinese names said shortened, as people say them (空铁联运一单制 for 空铁联运一单制货物运输模式):
+        five characters or more of the question, at least two fifths of a name, found in the names of
+        one entity only. Asked for only when a question is not understood as written."""
+        if not hasattr(self, "_zh_names"):
+            self._zh_names = [("".join(key), iris) for key, iris in self.index.items()
+                              if len(key) >= 6 and all(is_cjk(t[0]) for t in key)]
+            self._zh_blob = "\n".join(name for name, _ in self._zh_names)
+        found = []
+        for run in re.finditer(r"[\u3400-\u4dbf\u4e00-\u9fff]{5,}", text):
+            word, taken = run.group(), []
+            for length in range(len(word), 4, -1):
+                for i in range(len(word) - length + 1):
+                    start, end = run.start() + i, run.start() + i + length
+                    window = word[i:i + length]
+                    if any(s < end and start < e for s, e in taken) or window not in self._zh_blob:
+                        continue
+                    iris = {iri for name, named in self._zh_names
+                            if window in name and 5 * length >= 2 * len(name) for iri in named}
+                    if len(iris) == 1:
+                        taken.append((start, end))
+                        found.append(Mention(start, end, window, "entity", tuple(iris)))
+        return found
+
     def _loose(self, toks, text: str) -> list[Mention]:
         """English names said in another word order ("reform of wildlife import and export permits"
         for "Reform of administrative permits for wildlife import and export"): every word of a name
-        of four words or more but one, within a window hardly longer than the name."""
+        of four words or more but one, or every word of a name of three, within a window hardly
+        longer than the name."""
         if not hasattr(self, "_bags"):
             self._bags = [(frozenset(key), len(key), iris) for key, iris in self.index.items()
-                          if len(key) >= 4 and all(t.isascii() for t in key) and len(set(key)) == len(key)]
+                          if len(key) >= 3 and all(t.isascii() for t in key) and len(set(key)) == len(key)]
         words = [t for t, _, _ in toks]
         present = set(words)
         found = []
         for bag, size, iris in self._bags:
             common = bag & present
-            if len(common) < size - 1 or len(common) < 4:
+            # a name of four words or more may miss one; one of three words must be said whole
+            if len(common) < (3 if size == 3 else max(size - 1, 4)):
                 continue
             positions = sorted(i for i, w in enumerate(words) if w in common)
             first, last = positions[0], positions[-1]
@@ -303,6 +349,33 @@ SELECT ?c ?p WHERE { { ?c skos:broader+ ?p } UNION { ?c ftz:partOfZone ?p } }"""
             if any(iri in self.entities[o].ancestors for o in others for iri in m.entities if o in self.entities):
                 m.weak = True
         return mentions
+
+
+def outside_places(path: Path = OUTSIDE) -> dict[tuple[str, ...], str]:
+    """Names of places outside the report, by key: every country of ISO 3166-1 (pycountry, in English
+    and in its Chinese translation) and the names in outside.yaml."""
+    import gettext
+
+    import pycountry
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    never = {key_of(n) for n in data.get("not_outside") or []}
+    try:
+        zh = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["zh_CN"]).gettext
+    except OSError:      # a pycountry without its translations: the English names still count
+        zh = None
+    names: dict[tuple[str, ...], str] = {}
+    for country in pycountry.countries:
+        forms = {country.name, getattr(country, "common_name", None), getattr(country, "official_name", None)}
+        if zh is not None:
+            forms.add(zh(country.name))
+        for form in filter(None, forms):
+            names.setdefault(key_of(form), form)
+    for group in ("provinces_without_zone", "countries_short"):
+        for forms in data.get(group) or []:
+            for form in forms:
+                names.setdefault(key_of(form), forms[0])
+    return {k: v for k, v in names.items() if k and k not in never}
 
 
 # -- numbers -------------------------------------------------------------------------------------
