@@ -13,6 +13,7 @@ import dataclasses
 import difflib
 import functools
 import itertools
+import re
 from dataclasses import dataclass, field
 
 from ftz_kg.ask.intents import NUMBER_KINDS, Intent, load_intents
@@ -37,6 +38,12 @@ COUNT_PHRASES = tuple(phrase_key(p) for p in (
     "多少", "几个", "几项", "几种", "几家", "几条", "几批", "几所", "数量", "一共", "how many", "number of"))
 NOT_COUNT = phrase_key("哪几")
 TOP_PHRASES = tuple(phrase_key(p) for p in ("最多", "最", "most", "the largest number", "top", "rank"))
+# a question asking for a judgement (the best zone, what one thinks) is not one the report's facts answer
+OPINION_PHRASES = tuple(phrase_key(p) for p in (
+    "你觉得", "你认为", "最好", "最差", "好不好", "哪个好", "办得好", "best", "worst", "better", "opinion",
+    "do you think", "should"))
+# "US" / "U.S." in capitals is the country, not the pronoun
+_US = re.compile(r"(?<![A-Za-z])U\.?S\.?A?\.?(?![A-Za-z])")
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,8 @@ class Interpreter:
         if not text:
             return Interpretation(question, lang, "empty", suggestions=self.suggest("", lang))
         mentions = self.lexicon.mentions(text, misspelt)
+        if _US.search(question):
+            mentions.append(Mention(0, 0, "US", "outside", value="United States"))
         masked = self._masked(text, mentions)
         plain = self._masked(text, [])   # the same tokens unmasked: an excluding phrase may contain a name
         answer = ("top" if _has(masked, TOP_PHRASES)
@@ -123,8 +132,10 @@ class Interpreter:
         spans_ = [s for s in negations(text) if not any(m.start < s[1] and s[0] < m.end for m in mentions)]
         negated = [m for m in mentions if denied(text, spans_, m.start, m.end)]
         readings: list[Reading] = []
-        for intent in self.intents:
-            readings.extend(self._readings(intent, masked, mentions, answer, plain, bool(spans_), negated))
+        if not _has(plain, OPINION_PHRASES):
+            for intent in self.intents:
+                readings.extend(self._readings(intent, masked, mentions, answer, plain, bool(spans_), negated,
+                                               text))
         if not readings:
             return Interpretation(question, lang, "not-understood", mentions=mentions,
                                   suggestions=self.suggest(text, lang, mentions))
@@ -152,7 +163,8 @@ class Interpreter:
         return " " + " ".join(out) + " "
 
     def _readings(self, intent: Intent, masked: str, mentions: list[Mention], answer: str,
-                  plain: str = "", negative: bool = False, negated: list[Mention] = ()) -> list[Reading]:
+                  plain: str = "", negative: bool = False, negated: list[Mention] = (),
+                  text: str = "") -> list[Reading]:
         if any(_found(masked, p) or _found(plain, p) for p in intent.exclude):
             return []
         if answer == "top" and "top" not in intent.kinds:
@@ -174,6 +186,8 @@ class Interpreter:
             return []
         if score <= 0 and intent.bare and _content_left(masked):
             return []
+        if intent.kinds == ("top",) and not intent.params and score < 2:
+            return []     # a ranking of what? "the most" with a word as generic as 自贸区 does not say
         out = []
         for values, used in self._fill(intent, mentions, masked):
             if values is None or any(m in negated for m in used):   # filled with a denied name: the opposite
@@ -185,6 +199,8 @@ class Interpreter:
                            and not self._tolerated(intent, m)]
             if unexplained:   # the reading would leave part of the question unanswered: not this one
                 continue
+            if used and all(m.weak for m in used) and self._more_specific(intent, used, matched, text, mentions):
+                continue      # "optimise trade procedures": a narrower name half said, not the generic one
             if (not used and "top" not in intent.kinds and not answers_denial
                     and max((intent.phrases[p] for p in matched), default=0) < 2):
                 continue      # nothing named fills it: it takes one of its distinctive phrases (weight 2)
@@ -192,6 +208,44 @@ class Interpreter:
             kind = answer if answer in intent.kinds else "list"
             out.append(Reading(intent.name, tuple(sorted(values.items())), total, kind, intent.column))
         return out
+
+    def _more_specific(self, intent: Intent, used: list[Mention], matched: list[str], text: str,
+                       mentions: list[Mention]) -> bool:
+        """Whether the words of the question outside its names and patterns belong to the names of
+        other entities of the class a generic mention fills (优化…流程 beside 贸易: 优化相关流程)."""
+        phrase_tokens = {t for p in matched for t in p.split()}
+        left = [t for t, s, e in spans(text)
+                if not any(m.start <= s and e <= m.end for m in mentions)
+                and t not in phrase_tokens and t not in _FILLER and t not in _QUESTION_WORDS]
+        if not left:
+            return False
+        if not hasattr(self, "_asking_words"):   # the words of every pattern: how questions ask, not what about
+            toks = [p.split() for i in self.intents for p in (*i.phrases, *i.exclude)]
+            self._asking_words = {t for ts in toks for t in ts} | {a + b for ts in toks for a, b in zip(ts, ts[1:])}
+        for m in used:
+            for name, _ in ((n, v) for n, v in intent.params.items() if v == "entity"):
+                klass = intent.query.param(name).entity_class
+                words = self._class_words(klass, frozenset(m.entities))
+                english = [t for t in left if t.isascii() and len(t) >= 4]
+                chinese = [a + b for a, b in zip(left, left[1:]) if not a.isascii() and not b.isascii()]
+                if (any(t in words and t not in self._asking_words for t in english)
+                        or any(b in words and b not in self._asking_words for b in chinese)):
+                    return True
+        return False
+
+    @functools.lru_cache(maxsize=64)
+    def _class_words(self, klass: str | None, besides: frozenset) -> frozenset:
+        """English words and Chinese character pairs of the names of the other entities of a class, less
+        those of the names of `besides`."""
+        words, own = set(), set()
+        for key, iris in self.lexicon.index.items():
+            found = set(t for t in key if t.isascii())
+            found.update(a + b for a, b in zip(key, key[1:]) if not a.isascii() and not b.isascii())
+            if set(iris) & besides:
+                own |= found          # 领域 / field in 金融领域: the generic name's own words say nothing more
+            elif any(self._entity_fits(iri, klass) for iri in iris):
+                words |= found
+        return frozenset(words - own)
 
     def _tolerated(self, intent: Intent, mention: Mention) -> bool:
         if mention.kind != "entity":   # a number kind, or a kind with the one value tolerated (year=2020)
@@ -300,6 +354,11 @@ class Interpreter:
 
 
 _FILLER = set(phrase_key("what is about tell me 什么 是 有 的 吗 呢 啊 哪些 关于 介绍 一下 都 啥 show please").split())
+# words of questions, never of names
+_QUESTION_WORDS = set(phrase_key("which what who where how many much are is do does did there any list give "
+                                 "can you 哪 些 个 几 多 少 吗 呢 了 么 请 问 列 出 "
+                                 # and generic words every name of a kind may end with
+                                 "field area domain sector 领 域 方 面").split())
 
 
 def _content_left(masked: str) -> bool:

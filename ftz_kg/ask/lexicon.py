@@ -41,7 +41,7 @@ NOT_NAMES = frozenset({"most", "safe", "top"})
 WEAK = frozenset({"自贸试验区", "自贸区", "自由贸易试验区", "自由贸易区", "ftz", "ftzs", "pilot ftz", "pilot ftzs",
                   "pilot free trade zon", "free trade zon", "zon", "全国", "全国推广", "nationwid", "nationally", "trad", "investment",
                   "贸易", "投资", "金融", "finance", "financ", "supervision",
-                  "across the country", "whole country", "countrywide", "全国范围"})
+                  "across the country", "whole country", "countrywide", "全国范围", "go national", "went national"})
 
 
 @dataclass
