@@ -281,6 +281,15 @@ class Interpreter:
                     for iri in m.entities:
                         if self._entity_fits(iri, klass):
                             options.append((name, iri, m))
+                else:   # 附表5 says which experience domain; a bare "table 5" may mean it too
+                    for m in mentions:
+                        iri = self.lexicon.by_table.get(("annex-table", m.value)) if m.kind in (
+                            "annex-table", "table") and m not in taken else None
+                        if iri is not None and self._entity_fits(iri, klass) and (
+                                m.kind == "annex-table" or _bare_table(m.text)):
+                            taken.append(m)
+                            options.append((name, iri, m))
+                            break
             if not options:
                 if param.required:
                     return [(None, [])]
@@ -363,6 +372,11 @@ _QUESTION_WORDS = set(phrase_key("which what who where how many much are is do d
 
 def _content_left(masked: str) -> bool:
     return any(t not in _FILLER and t != "¤" for t in masked.split())
+
+
+def _bare_table(text: str) -> bool:
+    """表5 / table 5, not 部分创新举措表5: a table the annex numbers the same way too."""
+    return "创新举措" not in text
 
 
 def _found(masked: str, phrase: str) -> bool:

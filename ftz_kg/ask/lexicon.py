@@ -35,6 +35,10 @@ GENERIC = frozenset("central east west north south port new high end industry in
                     "science technology innovation airport bonded comprehensive free trade zone city district "
                     "economic development".split())
 
+# words of questions that a shortened name never starts or ends with
+GENERIC_QUESTION = frozenset("which what who where how many much are is do doe did there any list give can you measur "
+                             "experienc approach point zon ftz ftzs report".split())
+
 # acronyms that are also English words: never a mention (MOST, SAFE)
 NOT_NAMES = frozenset({"most", "safe", "top"})
 
@@ -112,8 +116,9 @@ def variants(label: str, kind: str) -> set[str]:
         for prefix in ("exploring ", "new ", "innovating ", "development of the ", "building "):
             if low.startswith(prefix) and len(low) > len(prefix) + 8:
                 forms.add(text[len(prefix):])
-        if "intellectual property" in low:
-            forms.add(re.sub("intellectual property", "ip", text, flags=re.I))
+        for form in list(forms):   # IP for intellectual property, in the short forms too
+            if "intellectual property" in form.lower():
+                forms.add(re.sub("intellectual property", "ip", form, flags=re.I))
     if kind == "zone":
         m = _ZONE_ZH.match(text)
         if m:
@@ -157,6 +162,7 @@ class Lexicon:
         # (a name that contains one, as 中共中央台湾工作办公室 does, is longer and wins)
         self.outside = {k: v for k, v in (outside or {}).items() if k not in index}
         self.outside_lengths = sorted({len(k) for k in self.outside}, reverse=True)
+        self.by_table: dict[tuple[str, str], str] = {}    # (annex-table, N) → the entity the table lists
 
     # -- building --------------------------------------------------------------------------------
 
@@ -209,7 +215,15 @@ SELECT ?c ?p WHERE { { ?c skos:broader+ ?p } UNION { ?c ftz:partOfZone ?p } }"""
                 if targets:
                     index.setdefault(key_of(entry["text"]), set()).update(targets)
         weak = {key_of(w) for w in WEAK}
-        return cls(entities, index, weak, outside_places())
+        lexicon = cls(entities, index, weak, outside_places())
+        # the entity an annex table lists (附表5 → the human-resources experience domain), by its source
+        for entity, source in engine.query("""
+PREFIX ftz: <https://w3id.org/ftz-kg/def#>
+SELECT ?e ?s WHERE { ?e ftz:source ?s FILTER (STRSTARTS(STR(?s), "https://w3id.org/ftz-kg/source/annex1-table")) }""").rows:
+            number = str(source).rsplit("annex1-table", 1)[1]
+            if str(entity) in entities and number.isdigit():
+                lexicon.by_table[("annex-table", number)] = str(entity)
+        return lexicon
 
     def correct(self, toks: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
         """English words of 7 letters or more that no label has, read as the closest label word
@@ -300,7 +314,7 @@ SELECT ?c ?p WHERE { { ?c skos:broader+ ?p } UNION { ?c ftz:partOfZone ?p } }"""
             self._zh_names = [("".join(key), iris) for key, iris in self.index.items()
                               if len(key) >= 6 and all(is_cjk(t[0]) for t in key)]
             self._zh_blob = "\n".join(name for name, _ in self._zh_names)
-        found = []
+        found = self._partial_english(text)
         for run in re.finditer(r"[\u3400-\u4dbf\u4e00-\u9fff]{5,}", text):
             word, taken = run.group(), []
             for length in range(len(word), 4, -1):
@@ -314,6 +328,34 @@ SELECT ?c ?p WHERE { { ?c skos:broader+ ?p } UNION { ?c ftz:partOfZone ?p } }"""
                     if len(iris) == 1:
                         taken.append((start, end))
                         found.append(Mention(start, end, window, "entity", tuple(iris)))
+        return found
+
+    def _partial_english(self, text: str) -> list[Mention]:
+        """English names said shortened ("the talent service approach" for "New talent service models"):
+        two words or more said in a row that are half a name or more, found in the names of one entity."""
+        if not hasattr(self, "_en_parts"):
+            self._en_parts: dict[tuple[str, ...], dict[str, int]] = {}
+            for key, iris in self.index.items():
+                if len(key) < 3 or not all(t.isascii() for t in key):
+                    continue
+                for size in range(2, len(key)):
+                    for i in range(len(key) - size + 1):
+                        entry = self._en_parts.setdefault(key[i:i + size], {})
+                        for iri in iris:
+                            entry[iri] = min(entry.get(iri, 99), len(key))
+        toks = [t for t in spans(text) if t[0].isascii() and t[0] not in GENERIC_QUESTION]
+        found, taken = [], []
+        for size in range(min(len(toks), 8), 1, -1):
+            for i in range(len(toks) - size + 1):
+                window = toks[i:i + size]
+                start, end = window[0][1], window[-1][2]
+                # said in a row: nothing but stop words between the words
+                if any(s < end and start < e for s, e in taken) or len(spans(text[start:end])) != size:
+                    continue
+                named = self._en_parts.get(tuple(t for t, _, _ in window), {})
+                if len(named) == 1 and 2 * size >= next(iter(named.values())):
+                    taken.append((start, end))
+                    found.append(Mention(start, end, text[start:end], "entity", tuple(named)))
         return found
 
     def _loose(self, toks, text: str) -> list[Mention]:
@@ -336,8 +378,9 @@ SELECT ?c ?p WHERE { { ?c skos:broader+ ?p } UNION { ?c ftz:partOfZone ?p } }"""
             first, last = positions[0], positions[-1]
             if last - first + 1 <= size + 1:
                 start, end = toks[first][1], toks[last][2]
-                found.append(Mention(start, end, text[start:end], "entity", tuple(sorted(iris))))
-        return found
+                found.append((len(common), Mention(start, end, text[start:end], "entity", tuple(sorted(iris)))))
+        # of two names said over the same words, the one more of whose words were said
+        return [m for n, m in found if not any(n2 > n and m2.start <= m.start and m.end <= m2.end for n2, m2 in found)]
 
     def _subsume(self, mentions: list[Mention]) -> list[Mention]:
         """A mention whose entity is broader than another mention's (投资领域 beside 推动精简化, a zone
