@@ -27,7 +27,9 @@ _lock = threading.Lock()
 
 
 def interpreter_for(app):
-    """One embedded store and interpreter per loaded graph, made on the first question."""
+    """One interpreter per loaded graph, made on the first question, over the store that already
+    resolves the API's parameters (the server's own embedded, on-disk or remote store: no second
+    copy of the graph in memory)."""
     from ftz_kg.ask.interpret import Interpreter
     from ftz_kg.query.store import OxigraphEngine
 
@@ -35,7 +37,8 @@ def interpreter_for(app):
     with _lock:
         held = getattr(app.state, "ask_interpreter", None)
         if held is None or held[0] is not graph:
-            interpreter = Interpreter(OxigraphEngine(graph))
+            engine = getattr(app.state, "lookup", None) or OxigraphEngine(graph)
+            interpreter = Interpreter(engine)
             interpreter.graph = graph      # the answer table names IRIs by the graph's labels
             held = (graph, interpreter)
             app.state.ask_interpreter = held
