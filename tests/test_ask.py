@@ -210,6 +210,23 @@ def test_annex_tables_short_english_names_and_negative_patterns(interpreter, que
     assert (reading.query, reading.values) == (query, {k: NS + v if "/" in v else v for k, v in params.items()})
 
 
+@pytest.mark.parametrize("question, query, params", [
+    # words of a narrower concept beside a broader name: 扩大并联审批的部门范围 (Part 2 §二(一)), under 推动并联化
+    ("把并联审批扩大到更多部门的做法有哪些？", "measures-by-approach", {"approach": "innovation/wider-parallel-approval-departments"}),
+    # a name said whole around Chinese words, containing a shorter name: 提升事中事后监管能级 (Part 2 §五)
+    ("what have the FTZs done to raise the capacity (能级) of in-process & ex-post supervision", "measures-by-approach",
+     {"approach": "innovation/ex-post-supervision-capacity"}),
+    # a slip of one letter in a word of six letters or more (Annex ① 负责单位 自然资源部)
+    ("experiences the Ministry of Natural Resouces is in charge of", "experiences-by-agency", {"agency": "agency/mnr"}),
+    # 那几条: "those", a list, not a count (Annex ①: 6 experiences not rolled out nationwide)
+    ("不是面向全国复制推广的那几条经验", "specific-area-rollouts", {}),
+])
+def test_narrower_concepts_slips_and_those(interpreter, question, query, params):
+    reading = reading_of(interpreter, question)
+    assert (reading.query, reading.values, reading.answer) == (
+        query, {k: NS + v for k, v in params.items()}, "list")
+
+
 @pytest.mark.parametrize("question", [
     "你觉得哪个自贸区办得最好？", "Which US foreign-trade zones have the most throughput?",
     # 优化相关流程 (Part 2, 表2) half said beside the generic 贸易: not answered as all trade measures
@@ -255,7 +272,7 @@ def test_a_long_question_is_refused(interpreter):
 
 # --- the development set ----------------------------------------------------------------------------------------
 
-SEEN_SETS = ["dev_questions.yaml", "unseen_questions.yaml", "unseen_questions_2.yaml"]
+SEEN_SETS = ["dev_questions.yaml", "unseen_questions.yaml", "unseen_questions_2.yaml", "unseen_questions_3.yaml"]
 
 
 @pytest.mark.parametrize("name", SEEN_SETS)

@@ -37,6 +37,7 @@ def phrase_key(text: str) -> str:
 COUNT_PHRASES = tuple(phrase_key(p) for p in (
     "多少", "几个", "几项", "几种", "几家", "几条", "几批", "几所", "数量", "一共", "how many", "number of"))
 NOT_COUNT = phrase_key("哪几")
+NOT_COUNT_THOSE = phrase_key("那几")   # 那几条经验: "those", a list
 TOP_PHRASES = tuple(phrase_key(p) for p in ("最多", "最", "most", "the largest number", "top", "rank"))
 # a question asking for a judgement (the best zone, what one thinks) is not one the report's facts answer
 OPINION_PHRASES = tuple(phrase_key(p) for p in (
@@ -127,7 +128,7 @@ class Interpreter:
         masked = self._masked(text, mentions)
         plain = self._masked(text, [])   # the same tokens unmasked: an excluding phrase may contain a name
         answer = ("top" if _has(masked, TOP_PHRASES)
-                  else "count" if _has(masked.replace(NOT_COUNT, " "), COUNT_PHRASES) else "list")
+                  else "count" if _has(masked.replace(NOT_COUNT, " ").replace(NOT_COUNT_THOSE, " "), COUNT_PHRASES) else "list")
         # negations outside the names (不动产 is a name, not a negation), and the names they deny
         spans_ = [s for s in negations(text) if not any(m.start < s[1] and s[0] < m.end for m in mentions)]
         negated = [m for m in mentions if denied(text, spans_, m.start, m.end)]
@@ -201,6 +202,10 @@ class Interpreter:
                 continue
             if used and all(m.weak for m in used) and self._more_specific(intent, used, matched, text, mentions):
                 continue      # "optimise trade procedures": a narrower name half said, not the generic one
+            narrower = self._narrower(intent, values, used, matched, text, mentions)
+            if narrower is None:
+                continue      # words of several narrower concepts beside it: which one is not clear
+            values = narrower
             if (not used and "top" not in intent.kinds and not answers_denial
                     and max((intent.phrases[p] for p in matched), default=0) < 2):
                 continue      # nothing named fills it: it takes one of its distinctive phrases (weight 2)
@@ -208,6 +213,64 @@ class Interpreter:
             kind = answer if answer in intent.kinds else "list"
             out.append(Reading(intent.name, tuple(sorted(values.items())), total, kind, intent.column))
         return out
+
+    def _leftover(self, matched: list[str], text: str, mentions: list[Mention]) -> tuple[list[str], list[str]]:
+        """The question's words outside its names, its patterns and the words every question uses:
+        English words of four letters or more, and pairs of Chinese characters."""
+        phrase_tokens = {t for p in matched for t in p.split()}
+        left = [t for t, s, e in spans(text)
+                if not any(m.start <= s and e <= m.end for m in mentions)
+                and t not in phrase_tokens and t not in _FILLER and t not in _QUESTION_WORDS]
+        self._asking()
+        english = [t for t in left if t.isascii() and len(t) >= 4 and t not in self._asking_words]
+        chinese = [a + b for a, b in zip(left, left[1:])
+                   if not a.isascii() and not b.isascii() and a + b not in self._asking_words]
+        return english, chinese
+
+    def _asking(self) -> None:
+        if not hasattr(self, "_asking_words"):   # the words of every pattern: how questions ask, not what about
+            toks = [p.split() for i in self.intents for p in (*i.phrases, *i.exclude)]
+            self._asking_words = {t for ts in toks for t in ts} | {a + b for ts in toks for a, b in zip(ts, ts[1:])}
+
+    def _narrower(self, intent: Intent, values: dict, used: list[Mention], matched: list[str], text: str,
+                  mentions: list[Mention]) -> dict | None:
+        """The values with a concept replaced by the narrower one the question's other words name
+        (把并联审批扩大到更多部门: 扩大并联审批的部门范围, under 推动并联化); None when the words belong
+        to several narrower concepts; the values unchanged when they belong to none."""
+        concepts = {name: iri for name, iri in values.items()
+                    if iri in self.lexicon.entities and any(iri in e.ancestors for e in self._children_of(iri))}
+        if not concepts:
+            return values
+        english, chinese = self._leftover(matched, text, mentions)
+        if not english and not chinese:
+            return values
+        out = dict(values)
+        for name, iri in concepts.items():
+            own = self._words_of(frozenset({iri}))
+            said = {w for w in (*english, *chinese) if w not in own}
+            hits = [child for child in self._children_of(iri) if said & self._words_of(frozenset({child.iri}))]
+            if len(hits) > 1:
+                return None
+            if hits and self._entity_fits(hits[0].iri, intent.query.param(name).entity_class):
+                out[name] = hits[0].iri
+            elif hits:
+                return None
+        return out
+
+    @functools.lru_cache(maxsize=512)
+    def _children_of(self, iri: str) -> tuple:
+        return tuple(e for e in self.lexicon.entities.values() if iri in e.ancestors and e.kind == "innovation")
+
+    def _words_of(self, iris: frozenset) -> frozenset:
+        """English words and Chinese character pairs of the names of these entities."""
+        if not hasattr(self, "_name_words"):      # one pass over the lexicon, on first use
+            self._name_words: dict[str, set[str]] = {}
+            for key, named in self.lexicon.index.items():
+                words = {t for t in key if t.isascii()}
+                words.update(a + b for a, b in zip(key, key[1:]) if not a.isascii() and not b.isascii())
+                for iri in named:
+                    self._name_words.setdefault(iri, set()).update(words)
+        return frozenset().union(*(self._name_words.get(iri, ()) for iri in iris))
 
     def _more_specific(self, intent: Intent, used: list[Mention], matched: list[str], text: str,
                        mentions: list[Mention]) -> bool:
@@ -219,9 +282,7 @@ class Interpreter:
                 and t not in phrase_tokens and t not in _FILLER and t not in _QUESTION_WORDS]
         if not left:
             return False
-        if not hasattr(self, "_asking_words"):   # the words of every pattern: how questions ask, not what about
-            toks = [p.split() for i in self.intents for p in (*i.phrases, *i.exclude)]
-            self._asking_words = {t for ts in toks for t in ts} | {a + b for ts in toks for a, b in zip(ts, ts[1:])}
+        self._asking()
         for m in used:
             for name, _ in ((n, v) for n, v in intent.params.items() if v == "entity"):
                 klass = intent.query.param(name).entity_class
@@ -367,7 +428,11 @@ _FILLER = set(phrase_key("what is about tell me 什么 是 有 的 吗 呢 啊 �
 _QUESTION_WORDS = set(phrase_key("which what who where how many much are is do does did there any list give "
                                  "can you 哪 些 个 几 多 少 吗 呢 了 么 请 问 列 出 "
                                  # and generic words every name of a kind may end with
-                                 "field area domain sector 领 域 方 面").split())
+                                 "field area domain sector 领 域 方 面 "
+                                 # English function words
+                                 "into onto from with about under over than that this these those have been "
+                                 "done make made more most some such each only also just like them they their "
+                                 "where while whose would could should does report ftzs zones").split())
 
 
 def _content_left(masked: str) -> bool:

@@ -45,7 +45,7 @@ NOT_NAMES = frozenset({"most", "safe", "top"})
 WEAK = frozenset({"自贸试验区", "自贸区", "自由贸易试验区", "自由贸易区", "ftz", "ftzs", "pilot ftz", "pilot ftzs",
                   "pilot free trade zon", "free trade zon", "zon", "全国", "全国推广", "nationwid", "nationally", "trad", "investment",
                   "贸易", "投资", "金融", "finance", "financ", "supervision",
-                  "across the country", "whole country", "countrywide", "全国范围", "go national", "went national"})
+                  "across the country", "whole country", "countrywide", "全国范围", "go national", "went national", "across the whole country"})
 
 
 @dataclass
@@ -226,14 +226,16 @@ SELECT ?e ?s WHERE { ?e ftz:source ?s FILTER (STRSTARTS(STR(?s), "https://w3id.o
         return lexicon
 
     def correct(self, toks: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
-        """English words of 7 letters or more that no label has, read as the closest label word
+        """English words of 6 letters or more (stemmed) that no label has, read as the closest label word
         when one differs by a letter or two (Adminstration → administration)."""
         if not hasattr(self, "_vocabulary"):
             self._vocabulary = sorted({t for key in self.index for t in key if t.isascii() and len(t) >= 6})
             self._known = set(self._vocabulary)
         out = []
         for token, start, end in toks:
-            if token.isascii() and token.isalpha() and len(token) >= 7 and token not in self._known:
+            # a place outside the report is not a slip for one inside it (Shanxi is not Shaanxi)
+            if (token.isascii() and token.isalpha() and len(token) >= 6 and token not in self._known
+                    and (token,) not in self.outside):
                 close = difflib.get_close_matches(token, self._vocabulary, n=1, cutoff=0.9)
                 if close:
                     token = close[0]
@@ -272,9 +274,14 @@ SELECT ?e ?s WHERE { ?e ftz:source ?s FILTER (STRSTARTS(STR(?s), "https://w3id.o
         # longest first; the names said exactly before those in another word order
         chosen: list[Mention] = list(found)
         # a generic word (trade, 全国) inside a name said in another order is part of that name
-        strong = [m for m in candidates if not m.weak]
+        loose = self._loose(toks, text)
+        # a name said whole in another order contains the shorter names said exactly inside it
+        # (in-process and ex-post supervision inside "raise the capacity of in-process & ex-post supervision")
+        strong = [m for m in candidates if not m.weak
+                  and not any(o.start <= m.start and m.end <= o.end and o.end - o.start > m.end - m.start
+                              and set(o.entities) != set(m.entities) for o in loose)]
         generic = [m for m in candidates if m.weak]
-        for group in (strong, self._loose(toks, text), places, generic, self.misspelt(text) if misspelt else []):
+        for group in (strong, loose, places, generic, self.misspelt(text) if misspelt else []):
             for m in sorted(group, key=lambda m: (-(m.end - m.start), m.start)):
                 if not any(m.overlaps(c) for c in chosen):
                     chosen.append(m)
@@ -366,6 +373,7 @@ SELECT ?e ?s WHERE { ?e ftz:source ?s FILTER (STRSTARTS(STR(?s), "https://w3id.o
         if not hasattr(self, "_bags"):
             self._bags = [(frozenset(key), len(key), iris) for key, iris in self.index.items()
                           if len(key) >= 3 and all(t.isascii() for t in key) and len(set(key)) == len(key)]
+        toks = [t for t in toks if t[0].isascii()]    # Chinese said inside an English name: 能级 in "raise the capacity (能级) of"
         words = [t for t, _, _ in toks]
         present = set(words)
         found = []
