@@ -54,7 +54,8 @@ def normalise(text: str) -> str:
     spaces (hyphens between letters kept as spaces too), no space between two Chinese characters."""
     text = fold(text)
     text = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", text)   # sub-area → sub area, lin-gang → lin gang
-    text = re.sub(r"(?<=[a-z])'s\b", "", text)          # tianjin's → tianjin
+    text = re.sub(r"\b(what|where|who|how|that|it|there)['’]s\b", r"\1 is", text)   # what's → what is
+    text = re.sub(r"(?<=[a-z])['’]s\b", "", text)          # tianjin's → tianjin
     text = _PUNCT.sub(" ", text)
     text = _SPACE_CJK.sub("", text)
     return " ".join(text.split())
