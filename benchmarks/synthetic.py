@@ -14,8 +14,8 @@ The concept schemes stay one, so the taxonomy grows in breadth. The result valid
 from __future__ import annotations
 
 import argparse
-import random
 import sys
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rdflib import Graph, Literal, URIRef  # noqa: E402
 from rdflib.namespace import RDFS, SKOS  # noqa: E402
+
+from ftz_kg.vocab import FTZ  # noqa: E402
 
 BASE = "https://w3id.org/ftz-kg/"
 LABELS = {SKOS.prefLabel, SKOS.altLabel, RDFS.label}
@@ -55,22 +57,39 @@ def _label(literal: Literal, k: int) -> Literal:
     return Literal(f"[{k}] {literal}", lang=literal.language, datatype=literal.datatype)
 
 
+def _rewired(s, p, o, k: int, factor: int, seed: int) -> int:
+    """The copy a link of copy k points into: its own, or for a seeded tenth of the links to a
+    strategy, theme or agency another one. Decided by the link itself (not by the order links are
+    written in), so that a statement about the link (ftz:statementSubject/Property/Value) is
+    rewired with it and still states a triple of the graph."""
+    if not o[len(BASE):].startswith(REWIRABLE):
+        return k
+    draw = zlib.crc32(f"{seed}|{s}|{p}|{o}|{k}".encode("utf-8"))
+    return draw // 1000 % factor if draw % 1000 < REWIRE * 1000 else k
+
+
 def synthetic_lines(template: Graph, factor: int, seed: int = 7) -> Iterator[str]:
     """N-Triples lines of the synthetic graph (ontology once, instances `factor` times)."""
-    rng = random.Random(seed)
     schema, instance = [], []
     for triple in sorted(template):
         (instance if _instance(triple[0]) else schema).append(triple)
+    # the link each statement node is about: its value follows that link's rewiring
+    stated = {s: (template.value(s, FTZ.statementSubject), template.value(s, FTZ.statementProperty))
+              for s in template.subjects(FTZ.statementValue, None)}
     for s, p, o in schema:
         yield f"{s.n3()} {p.n3()} {o.n3()} ."
     for k in range(factor):
         for s, p, o in instance:
             subject = _copy(s, k)
             if _instance(o):
-                rewire = o[len(BASE):].startswith(REWIRABLE) and rng.random() < REWIRE
-                obj = _copy(o, rng.randrange(factor) if rewire else k)
-            elif isinstance(o, Literal) and p in LABELS:
-                obj = _label(o, k)
+                if s in stated:     # a statement stays with its copy's subject; its value follows the link
+                    target = _rewired(*stated[s], o, k, factor, seed) if p == FTZ.statementValue else k
+                else:
+                    target = _rewired(s, p, o, k, factor, seed)
+                obj = _copy(o, target)
+            elif isinstance(o, Literal) and (p in LABELS or (p == FTZ.statementValue and s in stated
+                                                           and stated[s][1] in LABELS and _instance(stated[s][0]))):
+                obj = _label(o, k)      # a label, and the statement that cites it, marked alike
             else:
                 obj = o
             yield f"{subject.n3()} {p.n3()} {obj.n3()} ."
