@@ -38,6 +38,9 @@ COUNT_PHRASES = tuple(phrase_key(p) for p in (
     "多少", "几个", "几项", "几种", "几家", "几条", "几批", "几所", "数量", "一共", "how many", "number of"))
 NOT_COUNT = phrase_key("哪几")
 NOT_COUNT_THOSE = phrase_key("那几")   # 那几条经验: "those", a list
+# asking for the names as well as the number: the list says both (黑龙江自贸区分几个片区，都叫啥)
+NAMES_TOO = tuple(phrase_key(p) for p in ("都叫啥", "叫什么", "叫啥", "分别是", "分别叫", "都是哪些", "都有哪些",
+                                          "which are they", "what are they", "name them", "list them", "and which"))
 TOP_PHRASES = tuple(phrase_key(p) for p in ("最多", "最", "most", "the largest number", "top", "rank"))
 # a question asking for a judgement (the best zone, what one thinks) is not one the report's facts answer
 OPINION_PHRASES = tuple(phrase_key(p) for p in (
@@ -128,7 +131,8 @@ class Interpreter:
         masked = self._masked(text, mentions)
         plain = self._masked(text, [])   # the same tokens unmasked: an excluding phrase may contain a name
         answer = ("top" if _has(masked, TOP_PHRASES)
-                  else "count" if _has(masked.replace(NOT_COUNT, " ").replace(NOT_COUNT_THOSE, " "), COUNT_PHRASES) else "list")
+                  else "count" if _has(masked.replace(NOT_COUNT, " ").replace(NOT_COUNT_THOSE, " "), COUNT_PHRASES)
+                  and not _has(masked, NAMES_TOO) else "list")
         # negations outside the names (不动产 is a name, not a negation), and the names they deny
         spans_ = [s for s in negations(text) if not any(m.start < s[1] and s[0] < m.end for m in mentions)]
         negated = [m for m in mentions if denied(text, spans_, m.start, m.end)]
@@ -196,16 +200,20 @@ class Interpreter:
             filled = sum(1 for m in used)
             used_entities = {iri for m in used for iri in m.entities}
             unexplained = [m for m in mentions if m not in used and not m.weak
+                           and not any(u.kind == m.kind and u.value == m.value and m.kind != "entity" for u in used)
                            and not (m.kind == "entity" and set(m.entities) & used_entities)
                            and not self._tolerated(intent, m)]
             if unexplained:   # the reading would leave part of the question unanswered: not this one
                 continue
             if used and all(m.weak for m in used) and self._more_specific(intent, used, matched, text, mentions):
                 continue      # "optimise trade procedures": a narrower name half said, not the generic one
-            narrower = self._narrower(intent, values, used, matched, text, mentions)
+            narrower = (self._narrower(intent, values, used, matched, text, mentions)
+                        if intent.column in ("measure", "experience") else values)
             if narrower is None:
                 continue      # words of several narrower concepts beside it: which one is not clear
             values = narrower
+            if self._names_something_else(used, matched, text, mentions):
+                continue      # "treat an enterprise group as one single unit": most of another name, unused
             if (not used and "top" not in intent.kinds and not answers_denial
                     and max((intent.phrases[p] for p in matched), default=0) < 2):
                 continue      # nothing named fills it: it takes one of its distinctive phrases (weight 2)
@@ -226,6 +234,34 @@ class Interpreter:
         chinese = [a + b for a, b in zip(left, left[1:])
                    if not a.isascii() and not b.isascii() and a + b not in self._asking_words]
         return english, chinese
+
+    def _names_something_else(self, used: list[Mention], matched: list[str], text: str,
+                              mentions: list[Mention]) -> bool:
+        """Whether the question's other words say most of the name of something the reading does
+        not use (two words or character pairs at least, two fifths of that name's)."""
+        english, chinese = self._leftover(matched, text, mentions)
+        said = set(english) | set(chinese)
+        if len(said) < 2:
+            return False
+        self._words_of(frozenset())            # builds the names' words
+        if not hasattr(self, "_named_by"):
+            self._named_by: dict[str, set[str]] = {}
+            for iri, words in self._name_words.items():
+                for word in words:
+                    self._named_by.setdefault(word, set()).add(iri)
+        taken = {iri for m in mentions for iri in m.entities}
+        said -= self._words_of(frozenset(taken))   # the rest of a name said in part (coordinated development)
+        counts: dict[str, int] = {}
+        for word in said:
+            for iri in self._named_by.get(word, ()):
+                if iri not in taken:
+                    counts[iri] = counts.get(iri, 0) + 1
+        def share(iri: str, n: int) -> bool:     # of the name's words in the language they were said in
+            words = self._name_words[iri]
+            english_words = sum(1 for w in words if w.isascii())
+            size = english_words if english else len(words) - english_words
+            return 5 * n >= 2 * max(size, 1)
+        return any(n >= 2 and share(iri, n) for iri, n in counts.items())
 
     def _asking(self) -> None:
         if not hasattr(self, "_asking_words"):   # the words of every pattern: how questions ask, not what about
