@@ -87,7 +87,9 @@ def build_command(out: Path) -> None:
 @main.command("validate")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "turtle"]), default="text", show_default=True)
-def validate_command(file: Path | None, fmt: str) -> None:
+@click.option("--engine", type=click.Choice(["auto", "fast", "pyshacl"]), default="auto", show_default=True,
+              help="fast: shapes compiled to SPARQL on Oxigraph; pyshacl: pySHACL; auto: fast unless the shapes need pySHACL")
+def validate_command(file: Path | None, fmt: str, engine: str) -> None:
     """Validate FILE (default: a fresh build) against the SHACL shapes.
 
     Exit 0 when it conforms, 1 on violations (warnings alone do not fail), 2 on unusable input.
@@ -96,7 +98,7 @@ def validate_command(file: Path | None, fmt: str) -> None:
 
     try:
         result = _load_or_build(file)
-        report = validate_graph(result.graph, load_shapes(), result.origins)
+        report = validate_graph(result.graph, load_shapes(), result.origins, engine=engine)
     except FtzKgError as error:
         _fail(error)
     click.echo(FORMATTERS[fmt](report), nl=False)
@@ -561,7 +563,7 @@ def serve_command(host: str, port: int, graph_file: Path | None, store_url: str 
     base = base or (f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/")
     settings = Settings(timeout=timeout, workers=workers, max_rows=max_rows, max_bytes=max_bytes, public_base=base)
     app = create_app(loaded.source, loaded.triples, settings, lookup_engine=loaded.lookup, runner=loaded.runner)
-    linkeddata.install(app, loaded.graph, ontology, shapes)
+    linkeddata.install(app, loaded.graph, ontology, shapes, loaded.text_index_file)
     reloading.install(app, load, ontology, shapes)
     if loaded.settled:
         app.state.startup_hooks.append(lambda app: loaded.settled())
@@ -623,8 +625,10 @@ def _serve_loader(graph_file, store_url, graph_iri, shapes, workers, max_rows, t
                 stored = directory.write(wanted, result.graph.serialize(format="nt", encoding="utf-8"),
                                          len(result.graph))
             store = stored.open()
+            from ftz_kg.search import TextIndex
             return Loaded(stored.view(store), str(stored.path), OxigraphEngine(store=store, union=True),
-                          stored.triples, settled=lambda: directory.remove_unused(stored))
+                          stored.triples, settled=lambda: directory.remove_unused(stored),
+                          text_index_file=directory.root / TextIndex.file_name(stored.fingerprint))
         result = _load_or_build(graph_file)
         validated(result)
         # serialised once: the query workers load these bytes, and so does the lookup engine
