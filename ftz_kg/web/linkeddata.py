@@ -218,23 +218,25 @@ async def home(request: Request) -> Response:
 
 async def search(request: Request) -> Response:
     lang, extra = _lang(request)
+    graph: Graph = request.app.state.graph
+    index = request.app.state.text_index
+    text = request.query_params.get("q", "")
     if request.query_params.get("format") == "json":
         import json
-        graph: Graph = request.app.state.graph
-        text = request.query_params.get("q", "")
 
         def suggestions() -> str:
-            return json.dumps([{"iri": str(h), "href": pages.local(h), "label": pages.label(graph, h, lang),
-                                "type": pages.label(graph, graph.value(h, RDF.type), lang)}
-                               for h in pages.search(graph, text)[:50]], ensure_ascii=False)
+            # names from the index: read through the store of --store-dir the graph is slower to ask
+            hits = index.search(text, lang, 50)
+            names = index.labels([h.iri for h in hits] + [h.type for h in hits], lang)
+            return json.dumps([{"iri": h.iri, "href": pages.local(h.iri), "label": names[h.iri],
+                                "type": names[h.type]} for h in hits], ensure_ascii=False)
         try:
             body = await rendered(request, ("/search.json", text, lang), suggestions)
         except Busy:
             return _busy()
         return _respond(request, body, "application/json")
-    graph, text = request.app.state.graph, request.query_params.get("q", "")
     try:
-        body = await rendered(request, ("/search", text, lang), lambda: pages.search_page(graph, text, lang))
+        body = await rendered(request, ("/search", text, lang), lambda: pages.search_page(graph, index, text, lang))
     except Busy:
         return _busy()
     return _respond(request, body, "text/html", None, extra.get("set_cookie"))
@@ -377,9 +379,13 @@ async def jsonld_context(request: Request) -> Response:
     return _respond(request, body, "application/ld+json")
 
 
-def prepare(graph: Graph, ontology: Graph, shapes: Graph) -> dict:
-    """The linked-data state for a graph, computed before the app switches to it."""
-    return {"graph": graph, "ontology": ontology, "dumps": Dumps(graph, ontology, shapes),
+def prepare(graph: Graph, ontology: Graph, shapes: Graph, text_index_file=None) -> dict:
+    """The linked-data state for a graph, computed before the app switches to it; the text index
+    in memory, or kept in `text_index_file` (under --store-dir) when given."""
+    from ftz_kg.search import TextIndex
+    text_index = TextIndex.from_graph(graph) if text_index_file is None else \
+        TextIndex.open_or_build(graph, text_index_file)
+    return {"graph": graph, "ontology": ontology, "dumps": Dumps(graph, ontology, shapes), "text_index": text_index,
             "page_cache": BoundedCache(PAGE_CACHE_BYTES),
             "created": datetime.date.today().isoformat()}
 
@@ -390,14 +396,14 @@ def apply(app, prepared: dict) -> None:
         setattr(app.state, key, value)
 
 
-def install(app, graph: Graph, ontology: Graph, shapes: Graph) -> None:
+def install(app, graph: Graph, ontology: Graph, shapes: Graph, text_index_file=None) -> None:
     """Add the linked-data routes (after the API routes) and their state to the app."""
     from starlette.routing import Route
 
     from ftz_kg.web import askpage, explorer
     from ftz_kg.web.docsite import mount_docs
 
-    apply(app, prepare(graph, ontology, shapes))
+    apply(app, prepare(graph, ontology, shapes, text_index_file))
     mount_docs(app)   # the documentation site at /docs/, when built: before the catch-all page route
     app.router.routes.extend([
         Route("/", home, methods=["GET", "HEAD"]),

@@ -378,74 +378,35 @@ BROWSABLE = ("PilotFreeTradeZone", "SubArea", "ProvinceLevelDivision", "Innovati
              "DatedEvent", "ZoneGroup")
 
 
-def search_hits(graph: Graph, text: str) -> list[dict]:
-    """Entities whose names contain every word of the text (case-insensitive, any language), ranked:
-    a name equal to the text, then a name starting with it, then names containing all words, then
-    alternative names. Each hit keeps the name that matched, for highlighting."""
-    words = [w for w in text.casefold().split() if w]
-    if not words:
-        return []
-    whole = " ".join(words)
-    hits: dict = {}
-    for rank_offset, predicate in ((0, SKOS.prefLabel), (3, SKOS.altLabel)):
-        for subject, name in graph.subject_objects(predicate):
-            if not isinstance(subject, URIRef) or not str(subject).startswith(BASE) or is_claim_node(subject):
-                continue
-            folded = str(name).casefold()
-            if not all(w in folded for w in words):
-                continue
-            rank = rank_offset + (0 if folded == whole else 1 if folded.startswith(whole) else 2)
-            if subject not in hits or rank < hits[subject]["rank"]:
-                hits[subject] = {"node": subject, "rank": rank, "matched": str(name),
-                                 "matched_lang": getattr(name, "language", None)}
-    return sorted(hits.values(), key=lambda h: (h["rank"], len(h["matched"]), str(h["node"])))
-
-
-def search(graph: Graph, text: str) -> list[URIRef]:
-    """Entities any of whose names contains every word of the text, best matches first."""
-    return [h["node"] for h in search_hits(graph, text)]
-
-
-def highlighted(text: str, words: list[str]) -> list[tuple[str, bool]]:
-    """The text cut into (segment, matched) pieces, for the template to wrap matches in <mark>."""
-    folded = text.casefold()
-    marks = [False] * len(text)
-    for word in words:
-        start = folded.find(word)
-        while word and start >= 0:
-            for i in range(start, min(len(text), start + len(word))):
-                marks[i] = True
-            start = folded.find(word, start + 1)
-    pieces: list[tuple[str, bool]] = []
-    for ch, mark in zip(text, marks):
-        if pieces and pieces[-1][1] == mark:
-            pieces[-1] = (pieces[-1][0] + ch, mark)
-        else:
-            pieces.append((ch, mark))
-    return pieces
+def search_hits(index, text: str, lang: str, limit: int) -> tuple[list, int]:
+    """The text index's hits for the text (ftz_kg/search/textindex.py: every word, names first,
+    each with its best passage cut into highlighted segments), at most `limit`, and how many there are."""
+    return index.search_counted(text, lang, limit)
 
 
 SEARCH_LIMIT = 200
 
 
-def search_page(graph: Graph, text: str, lang: str) -> str:
-    """Search results grouped by type (zones, measures, units …), best first within each group."""
-    hits = search_hits(graph, text)
-    words = [w for w in text.casefold().split() if w]
+def search_page(graph: Graph, index, text: str, lang: str) -> str:
+    """Search results grouped by type (zones, measures, units …), best first within each group, each
+    with its name and, when another text matched, that passage; the matches marked."""
+    from ftz_kg.search.textindex import highlight
+    hits, count = search_hits(index, text, lang, SEARCH_LIMIT)
+    required, optional = index.words(text)
     groups: dict = {}
-    for hit in hits[:SEARCH_LIMIT]:
-        node = hit["node"]
+    for hit in hits:
+        node = hit.node
         kind = graph.value(node, RDF.type)
         shown = label(graph, node, lang)
         group = groups.setdefault(kind, {"type": label(graph, kind, lang) if kind is not None else "", "hits": [],
                                          "order": len(groups)})
-        group["hits"].append({"term": term(graph, node, lang), "name": highlighted(shown, words),
-                              "matched": highlighted(hit["matched"], words) if hit["matched"] != shown else None,
-                              "matched_lang": hit["matched_lang"]})
+        group["hits"].append({"term": term(graph, node, lang), "name": highlight(shown, required + optional),
+                              "matched": list(hit.segments) if hit.passage != shown else None,
+                              "matched_lang": hit.lang, "field": hit.field})
     ordered = sorted(groups.values(), key=lambda g: g["order"])
     return render("search.html", **_shell(lang, "/search", f"{UI[lang]['search']}: {text}" if text else UI[lang]["search"],
                                           params=[("q", text)], search_text=text),
-                  text=text, count=len(hits), shown=min(len(hits), SEARCH_LIMIT), groups=ordered)
+                  text=text, count=count, shown=len(hits), groups=ordered)
 
 
 def ontology_page(graph: Graph, lang: str) -> str:

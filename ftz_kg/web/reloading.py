@@ -44,6 +44,7 @@ class Loaded:
     triples: int
     runner: object | None = None   # a ready query runner (serve --store); else workers are started
     settled: Callable[[], None] | None = None   # run once nothing reads the previous graph any more
+    text_index_file: object | None = None       # where the text index is kept (serve --store-dir); else in memory
 
 
 class Reloader:
@@ -65,7 +66,8 @@ class Reloader:
             settings = self.app.state.settings
             try:
                 loaded = await asyncio.to_thread(self.load)
-                prepared = await asyncio.to_thread(linkeddata.prepare, loaded.graph, self.ontology, self.shapes)
+                prepared = await asyncio.to_thread(linkeddata.prepare, loaded.graph, self.ontology, self.shapes,
+                                                   loaded.text_index_file)
                 examples = endpoint.lazy_examples(self.app.state.catalogue, loaded.lookup)
                 runner = loaded.runner or endpoint.worker_pool(loaded.source, settings)
                 await runner.start_async()
