@@ -563,7 +563,7 @@ def serve_command(host: str, port: int, graph_file: Path | None, store_url: str 
     base = base or (f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/")
     settings = Settings(timeout=timeout, workers=workers, max_rows=max_rows, max_bytes=max_bytes, public_base=base)
     app = create_app(loaded.source, loaded.triples, settings, lookup_engine=loaded.lookup, runner=loaded.runner)
-    linkeddata.install(app, loaded.graph, ontology, shapes, loaded.text_index_file)
+    linkeddata.install(app, loaded.graph, ontology, shapes, loaded.text_index_file, loaded.dashboard_file)
     reloading.install(app, load, ontology, shapes)
     if loaded.settled:
         app.state.startup_hooks.append(lambda app: loaded.settled())
@@ -626,9 +626,11 @@ def _serve_loader(graph_file, store_url, graph_iri, shapes, workers, max_rows, t
                                          len(result.graph))
             store = stored.open()
             from ftz_kg.search import TextIndex
+            from ftz_kg.web import dashboard
             return Loaded(stored.view(store), str(stored.path), OxigraphEngine(store=store, union=True),
                           stored.triples, settled=lambda: directory.remove_unused(stored),
-                          text_index_file=directory.root / TextIndex.file_name(stored.fingerprint))
+                          text_index_file=directory.root / TextIndex.file_name(stored.fingerprint),
+                          dashboard_file=directory.root / dashboard.file_name(stored.fingerprint))
         result = _load_or_build(graph_file)
         validated(result)
         # serialised once: the query workers load these bytes, and so does the lookup engine

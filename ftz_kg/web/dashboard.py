@@ -84,6 +84,10 @@ class Dashboard:
                 atomic_write(self.path, body)
             except OSError as error:    # a read-only directory: the dashboard still works from memory
                 log.warning("%s: cannot keep the dashboard (%s)", self.path, error)
+                return
+            for other in self.path.parent.glob("dashboard-*.json"):   # those of graphs no longer served
+                if other != self.path:
+                    other.unlink(missing_ok=True)
 
     @property
     def ready(self) -> bool:

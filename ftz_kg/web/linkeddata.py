@@ -200,17 +200,20 @@ async def entity(request: Request) -> Response:
         return _not_found(request, media_type, "no such resource")
 
 
-def home_map(graph: Graph, lang: str) -> dict:
-    """The home page's map of the zones, shaded by establishment batch."""
-    from ftz_kg.web import chinamap
-    return chinamap.home_map(graph, lang)
+def warm_dashboard(app) -> None:
+    """Compute the home page's figures in the background once serving, unless they were kept."""
+    import threading
+    dashboard = app.state.dashboard
+    if not dashboard.ready:
+        threading.Thread(target=dashboard.compute_all, name="dashboard", daemon=True).start()
 
 
 async def home(request: Request) -> Response:
     graph: Graph = request.app.state.graph
+    dashboard = request.app.state.dashboard
     lang, extra = _lang(request)
     try:
-        body = await rendered(request, ("/", "text/html", lang), lambda: pages.home_page(graph, lang, home_map(graph, lang)))
+        body = await rendered(request, ("/", "text/html", lang), lambda: pages.home_page(graph, lang, dashboard.get(lang)))
     except Busy:
         return _busy()
     return _respond(request, body, "text/html", None, extra.get("set_cookie"))
@@ -379,14 +382,16 @@ async def jsonld_context(request: Request) -> Response:
     return _respond(request, body, "application/ld+json")
 
 
-def prepare(graph: Graph, ontology: Graph, shapes: Graph, text_index_file=None) -> dict:
+def prepare(graph: Graph, ontology: Graph, shapes: Graph, text_index_file=None, dashboard_file=None) -> dict:
     """The linked-data state for a graph, computed before the app switches to it; the text index
-    in memory, or kept in `text_index_file` (under --store-dir) when given."""
+    and the home page's figures in memory, or kept in `text_index_file` and `dashboard_file`
+    (under --store-dir) when given."""
     from ftz_kg.search import TextIndex
+    from ftz_kg.web.dashboard import Dashboard
     text_index = TextIndex.from_graph(graph) if text_index_file is None else \
         TextIndex.open_or_build(graph, text_index_file)
     return {"graph": graph, "ontology": ontology, "dumps": Dumps(graph, ontology, shapes), "text_index": text_index,
-            "page_cache": BoundedCache(PAGE_CACHE_BYTES),
+            "dashboard": Dashboard(graph, dashboard_file), "page_cache": BoundedCache(PAGE_CACHE_BYTES),
             "created": datetime.date.today().isoformat()}
 
 
@@ -396,14 +401,15 @@ def apply(app, prepared: dict) -> None:
         setattr(app.state, key, value)
 
 
-def install(app, graph: Graph, ontology: Graph, shapes: Graph, text_index_file=None) -> None:
+def install(app, graph: Graph, ontology: Graph, shapes: Graph, text_index_file=None, dashboard_file=None) -> None:
     """Add the linked-data routes (after the API routes) and their state to the app."""
     from starlette.routing import Route
 
     from ftz_kg.web import askpage, explorer
     from ftz_kg.web.docsite import mount_docs
 
-    apply(app, prepare(graph, ontology, shapes, text_index_file))
+    apply(app, prepare(graph, ontology, shapes, text_index_file, dashboard_file))
+    app.state.startup_hooks.append(lambda app: warm_dashboard(app))
     mount_docs(app)   # the documentation site at /docs/, when built: before the catch-all page route
     app.router.routes.extend([
         Route("/", home, methods=["GET", "HEAD"]),

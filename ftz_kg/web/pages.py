@@ -356,7 +356,11 @@ def taxonomy_tree(graph: Graph, lang: str) -> list[dict]:
     return [tree(d) for d in sorted(graph.subjects(RDF.type, FTZ.InnovationDomain), key=str)]
 
 
-def home_page(graph: Graph, lang: str, map_data: dict | None = None) -> str:
+def home_page(graph: Graph, lang: str, figures: dict | None = None) -> str:
+    """The dashboard; `figures` as ftz_kg/web/dashboard.py computes and keeps them."""
+    if figures is None:
+        from ftz_kg.web.dashboard import compute
+        figures = compute(graph, lang)
     intro = ("本图谱整理自《中国自由贸易试验区发展报告（2021）》（商务部研究院），涵盖 21 个自贸试验区、片区、制度创新举措、"
              "制度创新分类、报告中的数据以及 2020 年复制推广的 37 项改革试点经验，每一事实均注明其在报告中的出处。"
              if lang == "zh" else
@@ -366,8 +370,8 @@ def home_page(graph: Graph, lang: str, map_data: dict | None = None) -> str:
              "experiences promoted in 2020, every fact traced to its place in the report.")
     return render(
         "home.html", **_shell(lang, "/", UI[lang]["site_name"], section="home"), intro=intro,
-        cards=home_cards(graph, lang), timeline=establishment_timeline(graph, lang), units=top_units(graph, lang),
-        taxonomy=taxonomy_tree(graph, lang), map=map_data,
+        cards=figures["cards"], timeline=figures["timeline"], units=figures["units"], taxonomy=figures["taxonomy"],
+        map=figures["map"],
         browse=[(name, label(graph, FTZ[name], lang)) for name in BROWSABLE],
         dumps=("ftz-kg.ttl", "ftz-kg.nt", "ftz-kg.jsonld", "ftz-kg.rdf", "ftz-kg.trig", "ftz-kg.graphml",
                "ftz-kg.gexf", "ftz-kg.cyjs", "ftz-kg-csv.zip"))

@@ -45,6 +45,7 @@ class Loaded:
     runner: object | None = None   # a ready query runner (serve --store); else workers are started
     settled: Callable[[], None] | None = None   # run once nothing reads the previous graph any more
     text_index_file: object | None = None       # where the text index is kept (serve --store-dir); else in memory
+    dashboard_file: object | None = None        # where the home page's figures are kept (serve --store-dir)
 
 
 class Reloader:
@@ -67,7 +68,7 @@ class Reloader:
             try:
                 loaded = await asyncio.to_thread(self.load)
                 prepared = await asyncio.to_thread(linkeddata.prepare, loaded.graph, self.ontology, self.shapes,
-                                                   loaded.text_index_file)
+                                                   loaded.text_index_file, loaded.dashboard_file)
                 examples = endpoint.lazy_examples(self.app.state.catalogue, loaded.lookup)
                 runner = loaded.runner or endpoint.worker_pool(loaded.source, settings)
                 await runner.start_async()
@@ -80,6 +81,7 @@ class Reloader:
             # the switch: no await from here to the end of the block
             endpoint.switch_graph(self.app, runner, loaded.triples, loaded.lookup, examples)
             linkeddata.apply(self.app, prepared)
+            linkeddata.warm_dashboard(self.app)
             self.last = {"status": "reloaded", "at": _now(), "triples": loaded.triples}
             log.info(json.dumps({"event": "reload", **self.last}))
             asyncio.get_running_loop().create_task(self._retire(old, loaded, settings.timeout + 1))
