@@ -101,6 +101,8 @@ class Interpreter:
             params={name: ({v: [self._mask_phrase(p) for p in ps] for v, ps in how.items()}
                            if isinstance(how, dict) else how) for name, how in intent.params.items()})
             for intent in self.intents]
+        self.lexicon.pattern_words = {t for i in self.intents for p in i.phrases for t in p.split()}
+        self.lexicon.__dict__.pop("_vocabulary", None)    # made while the patterns were read: again with their words
         # the phrases that are themselves a negation (不在全国, not nationwide), per query
         self._negative = {i.name: {p for p in i.phrases if says_negation(p)} for i in self.intents}
 
@@ -151,11 +153,11 @@ class Interpreter:
             return Interpretation(question, lang, "answered", top, mentions)
         return Interpretation(question, lang, "ambiguous", self._offer(top, readings, mentions), mentions)
 
-    @staticmethod
-    def _masked(text: str, mentions: list[Mention]) -> str:
-        """The question's tokens with every mention replaced by one placeholder, space-separated."""
+    def _masked(self, text: str, mentions: list[Mention]) -> str:
+        """The question's tokens (slips corrected) with every mention replaced by one placeholder,
+        space-separated."""
         out, inside = [], None
-        for token, start, end in spans(text):
+        for token, start, end in self.lexicon.correct(spans(text)):
             # generic names (自贸试验区, FTZ, 全国) stay words the patterns can use
             m = next((m for m in mentions if m.start <= start and end <= m.end and not m.weak), None)
             if m is not None:

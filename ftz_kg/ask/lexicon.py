@@ -139,7 +139,7 @@ def variants(label: str, kind: str) -> set[str]:
         if m and not set(m.group(1).lower().replace("-", " ").split()) & GENERIC:
             forms |= {m.group(1), m.group(1) + " sub-area"}
     elif kind == "innovation":
-        for prefix in ("推动", "探索"):
+        for prefix in ("推动", "探索", "创新", "实行"):
             if text.startswith(prefix) and len(text) - len(prefix) >= 3:
                 forms.add(text[len(prefix):])
         if has_cjk(text) and not text.endswith("领域"):
@@ -163,6 +163,7 @@ class Lexicon:
         self.outside = {k: v for k, v in (outside or {}).items() if k not in index}
         self.outside_lengths = sorted({len(k) for k in self.outside}, reverse=True)
         self.by_table: dict[tuple[str, str], str] = {}    # (annex-table, N) → the entity the table lists
+        self.pattern_words: set[str] = set()   # words of the questions' patterns, for slips (experiances)
 
     # -- building --------------------------------------------------------------------------------
 
@@ -229,14 +230,18 @@ SELECT ?e ?s WHERE { ?e ftz:source ?s FILTER (STRSTARTS(STR(?s), "https://w3id.o
         """English words of 6 letters or more (stemmed) that no label has, read as the closest label word
         when one differs by a letter or two (Adminstration → administration)."""
         if not hasattr(self, "_vocabulary"):
-            self._vocabulary = sorted({t for key in self.index for t in key if t.isascii() and len(t) >= 6})
+            self._vocabulary = sorted({t for key in self.index for t in key if t.isascii() and len(t) >= 6}
+                                      | {t for t in self.pattern_words if t.isascii() and len(t) >= 6})
             self._known = set(self._vocabulary)
         out = []
         for token, start, end in toks:
             # a place outside the report is not a slip for one inside it (Shanxi is not Shaanxi)
             if (token.isascii() and token.isalpha() and len(token) >= 6 and token not in self._known
                     and (token,) not in self.outside):
-                close = difflib.get_close_matches(token, self._vocabulary, n=1, cutoff=0.9)
+                # one letter off: a letter left out or added scores 0.9 or more; one replaced in a
+                # word of eight letters or more, (n - 1) / n (experiances → experiences)
+                cutoff = min(0.9, (len(token) - 1) / len(token) - 0.005) if len(token) >= 8 else 0.9
+                close = difflib.get_close_matches(token, self._vocabulary, n=1, cutoff=cutoff)
                 if close:
                     token = close[0]
             out.append((token, start, end))
