@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -17,7 +16,6 @@ from ftz_kg.ask.lexicon import numbers
 from ftz_kg.ask.normalise import language_of, normalise, to_simplified
 from ftz_kg.cli import main
 
-from .server import running_server
 
 NS = "https://w3id.org/ftz-kg/"
 
@@ -366,13 +364,6 @@ def test_cli_ambiguous_exits_2_and_offers_the_readings():
 
 
 # --- /ask -------------------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def client():
-    with running_server() as (base, process):
-        with httpx.Client(base_url=base, timeout=60) as http:
-            yield http
-
 
 def test_ask_page_answers_in_the_site_shell(client):
     response = client.get("/ask", params={"q": "哪些举措属于“推动并联化”？", "lang": "zh"})

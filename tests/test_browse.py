@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from .server import running_server
-
-
-@pytest.fixture(scope="module")
-def client():
-    with running_server() as (base, process):
-        with httpx.Client(base_url=base, timeout=60) as http:
-            yield http
 
 
 def test_experiences_filtered_by_scope(client):

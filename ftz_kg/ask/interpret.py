@@ -314,37 +314,21 @@ class Interpreter:
                        mentions: list[Mention]) -> bool:
         """Whether the words of the question outside its names and patterns belong to the names of
         other entities of the class a generic mention fills (优化…流程 beside 贸易: 优化相关流程)."""
-        phrase_tokens = {t for p in matched for t in p.split()}
-        left = [t for t, s, e in spans(text)
-                if not any(m.start <= s and e <= m.end for m in mentions)
-                and t not in phrase_tokens and t not in _FILLER and t not in _QUESTION_WORDS]
-        if not left:
+        english, chinese = self._leftover(matched, text, mentions)
+        said = set(english) | set(chinese)
+        if not said:
             return False
-        self._asking()
-        for m in used:
-            for name, _ in ((n, v) for n, v in intent.params.items() if v == "entity"):
-                klass = intent.query.param(name).entity_class
-                words = self._class_words(klass, frozenset(m.entities))
-                english = [t for t in left if t.isascii() and len(t) >= 4]
-                chinese = [a + b for a, b in zip(left, left[1:]) if not a.isascii() and not b.isascii()]
-                if (any(t in words and t not in self._asking_words for t in english)
-                        or any(b in words and b not in self._asking_words for b in chinese)):
-                    return True
-        return False
+        classes = [intent.query.param(name).entity_class for name, how in intent.params.items() if how == "entity"]
+        return any(said & self._class_words(klass, frozenset(m.entities)) for m in used for klass in classes)
 
     @functools.lru_cache(maxsize=64)
     def _class_words(self, klass: str | None, besides: frozenset) -> frozenset:
         """English words and Chinese character pairs of the names of the other entities of a class, less
-        those of the names of `besides`."""
-        words, own = set(), set()
-        for key, iris in self.lexicon.index.items():
-            found = set(t for t in key if t.isascii())
-            found.update(a + b for a, b in zip(key, key[1:]) if not a.isascii() and not b.isascii())
-            if set(iris) & besides:
-                own |= found          # 领域 / field in 金融领域: the generic name's own words say nothing more
-            elif any(self._entity_fits(iri, klass) for iri in iris):
-                words |= found
-        return frozenset(words - own)
+        those of the names of `besides` (领域 / field in 金融领域: the generic name's own words say nothing more)."""
+        self._words_of(frozenset())            # builds the names' words
+        words = set().union(*(named for iri, named in self._name_words.items()
+                              if iri not in besides and self._entity_fits(iri, klass)))
+        return frozenset(words - self._words_of(besides))
 
     def _tolerated(self, intent: Intent, mention: Mention) -> bool:
         if mention.kind != "entity":   # a number kind, or a kind with the one value tolerated (year=2020)
