@@ -159,6 +159,47 @@ def test_negations_short_names_and_word_order(interpreter, question, query, para
     assert (reading.query, reading.values) == (query, {k: NS + v for k, v in params.items()})
 
 
+@pytest.mark.parametrize("question, query, params, answer", [
+    # names described in other words (Part 2 §二(一) 整合多个类别的许可证; §三 对企业集团视为整体进行管理;
+    # §六 降低研发环节成本): words that say the same read as one, generic words left out
+    ("Which measures combine several types of permits?", "measures-by-approach",
+     {"approach": "innovation/integrating-multiple-permit-types"}, "list"),
+    ("which measures manage a group of enterprises as a single whole?", "measures-by-approach",
+     {"approach": "innovation/enterprise-group-as-one-unit"}, "list"),
+    ("cutting the costs of the R&D link: which measures?", "measures-by-approach",
+     {"approach": "innovation/lowering-rd-costs"}, "list"),
+    ("企业集团被当成整体管理的例子", "measures-by-approach", {"approach": "innovation/enterprise-group-as-one-unit"}, "list"),
+    # a Chinese name with characters left out (差别化任务探索), an English one half said
+    ("差别化探索有哪些举措", "measures-by-approach", {"approach": "innovation/differentiated-tasks"}, "list"),
+    ("points under the talent service approach", "points-of-approach",
+     {"approach": "innovation/talent-service-models"}, "list"),
+    # a name said beside a generic word (金融) is what the question is about
+    ("金融服务实体经济方面有什么举措", "measures-by-approach",
+     {"approach": "innovation/finance-serving-real-economy"}, "list"),
+    # a Part 2 table named by the domain it lists (部分创新举措表5 产业链, 表6 要素资源)
+    ("How many rows does the industrial chain table have?", "measures-by-table", {"table": "5"}, "count"),
+    ("要素资源那张表有几行？", "measures-by-table", {"table": "6"}, "count"),
+    ("how many rows are in table 7 (differentiated tasks)?", "measures-by-table", {"table": "7"}, "count"),
+    ("Which experiences is the PBoC responsible for with no other agency?", "experiences-by-sole-agency",
+     {"agency": "agency/pboc"}, "list"),
+    ("What experiences is the foreign ministry in charge of?", "experiences-by-agency", {"agency": "agency/mfa"}, "list"),
+])
+def test_names_described_shortened_or_beside_a_generic_word(interpreter, question, query, params, answer):
+    reading = reading_of(interpreter, question)
+    assert (reading.query, reading.values, reading.answer) == (
+        query, {k: v if k == "table" else NS + v for k, v in params.items()}, answer)
+
+
+@pytest.mark.parametrize("question", [
+    # words of a name, but not the name: nothing in the report answers these
+    "企业集团的税收优惠有哪些？", "保税航煤价格是多少？", "Which measures reduce the cost of electricity for enterprise groups?",
+    "Which measures merge hospitals into one group?", "Which measures widen the range of bank loans?",
+    "哪些举措降低了企业用电成本？",
+])
+def test_a_description_that_fits_no_name_well_is_not_understood(interpreter, question):
+    assert interpreter.interpret(question).status == "not-understood"
+
+
 @pytest.mark.parametrize("question", [
     "which experiences are not led by customs?", "哪些经验不是海关牵头的", "四川以外的举措有哪些",
     "which measures are not from the Sichuan FTZ?",

@@ -35,7 +35,8 @@ def phrase_key(text: str) -> str:
 
 
 COUNT_PHRASES = tuple(phrase_key(p) for p in (
-    "多少", "几个", "几项", "几种", "几家", "几条", "几批", "几所", "数量", "一共", "how many", "number of"))
+    "多少", "几个", "几项", "几种", "几家", "几条", "几批", "几所", "几行", "数量", "一共", "how many", "number of"))
+TABLE_WORDS = tuple(phrase_key(p) for p in ("表", "表格", "table", "tables"))
 NOT_COUNT = phrase_key("哪几")
 NOT_COUNT_THOSE = phrase_key("那几")   # 那几条经验: "those", a list
 # asking for the names as well as the number: the list says both (黑龙江自贸区分几个片区，都叫啥)
@@ -112,12 +113,17 @@ class Interpreter:
     # -- the steps -------------------------------------------------------------------------------
 
     def interpret(self, question: str, lang: str | None = None) -> Interpretation:
-        """The question's reading(s); a question not understood as written is tried once more with
-        Chinese names one character off (a typo), and the reading then says which name it took."""
+        """The question's reading(s). A question not understood as written, or understood only through
+        a generic word (金融 in 金融服务实体经济这块有啥新模式), is tried once more with names said
+        shortened, described or one character off; the reading then says which name it took."""
         first = self._interpret(question, lang, False)
-        if first.status != "not-understood" or not any("\u4e00" <= c <= "\u9fff" for c in question):
+        generic_only = first.status == "answered" and all(m.weak for m in first.mentions if m.kind == "entity")
+        if first.status != "not-understood" and not generic_only:
             return first
         second = self._interpret(question, lang, True)
+        if generic_only:   # a name said in other words is more than the generic word beside it
+            named = second.status == "answered" and any(not m.weak for m in second.mentions if m.kind == "entity")
+            return second if named else first
         return second if second.status != "not-understood" else first
 
     def _interpret(self, question: str, lang: str | None, misspelt: bool) -> Interpretation:
@@ -201,6 +207,9 @@ class Interpreter:
                 continue
             filled = sum(1 for m in used)
             used_entities = {iri for m in used for iri in m.entities}
+            # a domain said beside the number of the table that lists it (table 7 (differentiated tasks))
+            used_entities |= {iri for iri, n in self.lexicon.table_of.items()
+                              if any(u.kind == "table" and u.value == n for u in used)}
             unexplained = [m for m in mentions if m not in used and not m.weak
                            and not any(u.kind == m.kind and u.value == m.value and m.kind != "entity" for u in used)
                            and not (m.kind == "entity" and set(m.entities) & used_entities)
@@ -350,7 +359,15 @@ class Interpreter:
                         break
             elif how in NUMBER_KINDS:
                 m = next((m for m in mentions if m.kind == how and m not in taken), None)
-                if m is not None:
+                if m is None and how == "table" and _has(masked, TABLE_WORDS):
+                    # 产业链开放发展那张表: the table named by the domain it lists
+                    m = next((m for m in mentions if m.kind == "entity" and m not in taken
+                              and len({self.lexicon.table_of.get(i) for i in m.entities} - {None}) == 1), None)
+                    if m is not None:
+                        taken.append(m)
+                        options.append((name, next(self.lexicon.table_of[i] for i in m.entities
+                                                   if i in self.lexicon.table_of), m))
+                elif m is not None:
                     taken.append(m)
                     options.append((name, m.value, m))
             else:

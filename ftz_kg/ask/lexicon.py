@@ -39,6 +39,12 @@ GENERIC = frozenset("central east west north south port new high end industry in
 GENERIC_QUESTION = frozenset("which what who where how many much are is do doe did there any list give can you measur "
                              "experienc approach point zon ftz ftzs report".split())
 
+# English words that say the same thing in this report's names (merge / integrate), read as one only
+# when a name is described rather than said (stemmed as questions are)
+SAME_WORDS = {"merg": "integrat", "combin": "integrat", "kind": "category", "typ": "category",
+              "cutt": "lower", "cut": "lower", "reduc": "lower", "low": "lower",
+              "wider": "widen", "expand": "widen", "broaden": "widen", "extend": "widen"}
+
 # acronyms that are also English words: never a mention (MOST, SAFE)
 NOT_NAMES = frozenset({"most", "safe", "top"})
 
@@ -165,6 +171,7 @@ class Lexicon:
         self.by_table: dict[tuple[str, str], str] = {}    # (annex-table, N) → the entity the table lists
         self.pattern_words: set[str] = set()   # words of the questions' patterns, for slips (experiances)
         self.close_matches: dict[str, str] = {}  # Part 2 domain → the annex domain that matches it
+        self.table_of: dict[str, str] = {}       # Part 2 domain → the number of the table 部分创新举措表N that lists it
 
     # -- building --------------------------------------------------------------------------------
 
@@ -232,6 +239,20 @@ SELECT ?e ?s WHERE { ?e ftz:source ?s FILTER (STRSTARTS(STR(?s), "https://w3id.o
             number = str(source).rsplit("annex1-table", 1)[1]
             if str(entity) in entities and number.isdigit():
                 lexicon.by_table[("annex-table", number)] = str(entity)
+        # the Part 2 table that lists a domain (产业链开放发展 → 表5), by the rows its concepts cite
+        tables: dict[str, set[str]] = {}
+        for domain, source in engine.query("""
+PREFIX ftz: <https://w3id.org/ftz-kg/def#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT DISTINCT ?d ?s WHERE {
+  ?m a ftz:InnovationMeasure ; ftz:source ?s ; ftz:classifiedUnder/skos:broader* ?d .
+  ?d a ftz:InnovationDomain .
+  FILTER (STRSTARTS(STR(?s), "https://w3id.org/ftz-kg/source/part2-table"))
+}""").rows:
+            number = str(source).rsplit("part2-table", 1)[1].split("/")[0]
+            if str(domain) in entities and number.isdigit():
+                tables.setdefault(str(domain), set()).add(number)
+        lexicon.table_of = {iri: next(iter(ns)) for iri, ns in tables.items() if len(ns) == 1}
         return lexicon
 
     def correct(self, toks: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
@@ -331,13 +352,20 @@ SELECT ?e ?s WHERE { ?e ftz:source ?s FILTER (STRSTARTS(STR(?s), "https://w3id.o
         return found
 
     def partial(self, text: str) -> list[Mention]:
-        """Chinese names said shortened, as people say them (空铁联运一单制 for 空铁联运一单制货物运输模式):
-        five characters or more of the question, at least two fifths of a name, found in the names of
-        one entity only. Asked for only when a question is not understood as written."""
+        """Chinese names said shortened, as people say them: five characters or more of the question
+        found in the names of one entity only, either as they are written, two fifths of a name or
+        more (空铁联运一单制 for 空铁联运一单制货物运输模式), or in the name's order with a few characters
+        left out, three fifths of it or more (差异化探索 for 差异化任务探索: at most two left out between
+        two of them, none before the first or after the last); the longest first. And English names
+        said shortened or described. Asked for only when a question is not understood as written."""
         if not hasattr(self, "_zh_names"):
             self._zh_names = [("".join(key), iris) for key, iris in self.index.items()
                               if len(key) >= 6 and all(is_cjk(t[0]) for t in key)]
             self._zh_blob = "\n".join(name for name, _ in self._zh_names)
+            self._zh_by_char: dict[str, list[tuple[str, set[str]]]] = {}
+            for name, iris in self._zh_names:
+                for char in set(name):
+                    self._zh_by_char.setdefault(char, []).append((name, iris))
         found = self._partial_english(text)
         for run in re.finditer(r"[\u3400-\u4dbf\u4e00-\u9fff]{5,}", text):
             word, taken = run.group(), []
@@ -345,14 +373,97 @@ SELECT ?e ?s WHERE { ?e ftz:source ?s FILTER (STRSTARTS(STR(?s), "https://w3id.o
                 for i in range(len(word) - length + 1):
                     start, end = run.start() + i, run.start() + i + length
                     window = word[i:i + length]
-                    if any(s < end and start < e for s, e in taken) or window not in self._zh_blob:
+                    if any(s < end and start < e for s, e in taken):
                         continue
-                    iris = {iri for name, named in self._zh_names
-                            if window in name and 5 * length >= 2 * len(name) for iri in named}
+                    if window in self._zh_blob:
+                        iris = {iri for name, named in self._zh_names
+                                if window in name and 5 * length >= 2 * len(name) for iri in named}
+                    else:
+                        pattern = re.compile(".{0,2}".join(map(re.escape, window)))
+                        iris = {iri for name, named in self._zh_by_char.get(window[0], ())
+                                if 5 * length >= 3 * len(name) and pattern.search(name) for iri in named}
                     if len(iris) == 1:
                         taken.append((start, end))
                         found.append(Mention(start, end, window, "entity", tuple(iris)))
+        found.extend(self._described(text, found))
+        found.extend(self._described_zh(text, found))
         return found
+
+    def _described_zh(self, text: str, found: list[Mention]) -> list[Mention]:
+        """A Chinese name described in other words or in pieces (保税航煤那个流量计模式 for
+        保税航煤出口质量流量计计量新模式): four of its character pairs or more, said in the question,
+        weighing a third of the name's or more when each pair weighs by how few names have it, and
+        more than any other name's."""
+        if not hasattr(self, "_zh_pair_names"):
+            import math
+            names: dict[str, list[frozenset]] = {}
+            for name, iris in self._zh_names:
+                pairs = frozenset(a + b for a, b in zip(name, name[1:]))
+                for iri in iris:
+                    names.setdefault(iri, []).append(pairs)
+            df: dict[str, int] = {}
+            for iri, bags in names.items():
+                for pair in frozenset().union(*bags):
+                    df[pair] = df.get(pair, 0) + 1
+            self._zh_pair_names = names
+            self._zh_pair_weight = {pair: math.log(len(names) / n) for pair, n in df.items()}
+        said: dict[str, tuple[int, int]] = {}
+        for run in re.finditer(r"[\u3400-\u4dbf\u4e00-\u9fff]{2,}", text):
+            for i in range(len(run.group()) - 1):
+                said.setdefault(run.group()[i:i + 2], (run.start() + i, run.start() + i + 2))
+        named = {iri for m in found for iri in m.entities}
+        weight = self._zh_pair_weight
+        scores = []
+        for iri, bags in self._zh_pair_names.items():
+            best = max(((sum(weight[p] for p in bag & said.keys()) / (sum(weight[p] for p in bag) or 1),
+                         bag & said.keys()) for bag in bags), key=lambda x: x[0])
+            if len(best[1]) >= 4 and best[0] >= 0.33:
+                scores.append((best[0], iri, best[1]))
+        if not scores:
+            return []
+        scores.sort(reverse=True)
+        share, iri, common = scores[0]
+        if iri in named or (len(scores) > 1 and scores[1][0] >= 0.7 * share):
+            return []
+        start = min(said[p][0] for p in common)
+        end = max(said[p][1] for p in common)
+        return [Mention(start, end, text[start:end], "entity", (iri,))]
+
+    def _described(self, text: str, found: list[Mention]) -> list[Mention]:
+        """An English name described in other words ("treat an enterprise group as one single unit" for
+        "Managing an enterprise group as a single whole"): three of its words or more, half of its words
+        (generic words such as *new* or *services* left out, words that say the same read as one), said
+        close together, and more of this name's than of any other's."""
+        if not hasattr(self, "_described_bags"):
+            bags: dict[str, set[frozenset]] = {}
+            for key, iris in self.index.items():
+                words = frozenset(SAME_WORDS.get(t, t) for t in key if t not in GENERIC and t not in GENERIC_QUESTION)
+                if len(key) >= 3 and all(t.isascii() for t in key) and len(words) >= 3:
+                    for iri in iris:
+                        bags.setdefault(iri, set()).add(words)
+            self._described_bags = bags
+        toks = [(SAME_WORDS.get(t, t), s, e) for t, s, e in spans(text) if t.isascii()]
+        present = {t for t, _, _ in toks}
+        named = {iri for m in found for iri in m.entities}
+        scores: dict[str, tuple[float, frozenset]] = {}
+        for iri, bags in self._described_bags.items():
+            for words in bags:
+                common = words & present
+                share = len(common) / len(words)
+                if len(common) >= 3 and 2 * len(common) >= len(words) and share > scores.get(iri, (0,))[0]:
+                    scores[iri] = (share, common)
+        if not scores:
+            return []
+        ranked = sorted(scores.items(), key=lambda item: -item[1][0])
+        iri, (share, common) = ranked[0]
+        if iri in named or (len(ranked) > 1 and ranked[1][1][0] >= share):
+            return []        # said already, or said as much of another name: not this one
+        positions = [(s, e) for t, s, e in toks if t in common]
+        words_between = len(spans(text[positions[0][0]:positions[-1][1]]))
+        if words_between > 2 * len(common) + 2:
+            return []        # scattered over the question: not a description of one thing
+        start, end = positions[0][0], positions[-1][1]
+        return [Mention(start, end, text[start:end], "entity", (iri,))]
 
     def _partial_english(self, text: str) -> list[Mention]:
         """English names said shortened ("the talent service approach" for "New talent service models"):
@@ -376,8 +487,9 @@ SELECT ?e ?s WHERE { ?e ftz:source ?s FILTER (STRSTARTS(STR(?s), "https://w3id.o
                 # said in a row: nothing but stop words between the words
                 if any(s < end and start < e for s, e in taken) or len(spans(text[start:end])) != size:
                     continue
-                named = self._en_parts.get(tuple(t for t, _, _ in window), {})
-                if len(named) == 1 and 2 * size >= next(iter(named.values())):
+                named = {iri: n for iri, n in self._en_parts.get(tuple(t for t, _, _ in window), {}).items()
+                         if 2 * size >= n}     # half of the name or more: of that name only
+                if len(named) == 1:
                     taken.append((start, end))
                     found.append(Mention(start, end, text[start:end], "entity", tuple(named)))
         return found
