@@ -183,11 +183,15 @@ def test_negations_short_names_and_word_order(interpreter, question, query, para
     ("Which experiences is the PBoC responsible for with no other agency?", "experiences-by-sole-agency",
      {"agency": "agency/pboc"}, "list"),
     ("What experiences is the foreign ministry in charge of?", "experiences-by-agency", {"agency": "agency/mfa"}, "list"),
+    # everyday words for the same questions
+    ("Which zones were approved in 2019?", "zones-by-batch", {"year": "2019"}, "list"),
+    ("Which experiences does the PBoC oversee?", "experiences-by-agency", {"agency": "agency/pboc"}, "list"),
+    ("湖南自贸区分为几个片区？", "subareas-of-zone", {"zone": "zone/hunan"}, "count"),
 ])
 def test_names_described_shortened_or_beside_a_generic_word(interpreter, question, query, params, answer):
     reading = reading_of(interpreter, question)
     assert (reading.query, reading.values, reading.answer) == (
-        query, {k: v if k == "table" else NS + v for k, v in params.items()}, answer)
+        query, {k: v if v.isdigit() else NS + v for k, v in params.items()}, answer)
 
 
 @pytest.mark.parametrize("question", [
