@@ -194,6 +194,31 @@ def test_names_described_shortened_or_beside_a_generic_word(interpreter, questio
         query, {k: v if v.isdigit() else NS + v for k, v in params.items()}, answer)
 
 
+def test_words_in_quotes_are_one_name(interpreter):
+    # "border opening" alone is a strategy (沿边开放发展); the quotes ask for the approach
+    # 探索沿边开放发展新路径 (Part 2 §八), said in other words
+    reading = reading_of(interpreter, 'what did the zones do under "new paths for border opening"?')
+    assert (reading.query, reading.values) == ("measures-by-approach", {"approach": NS + "innovation/border-opening-paths"})
+    assert reading_of(interpreter, "which zones serve border opening?").values == {"strategy": NS + "strategy/border-opening"}
+
+
+@pytest.mark.parametrize("question, answer", [
+    ("事中事后监管领域一共列了哪些创新举措？", "list"),     # 一共 … 哪些: which, altogether
+    ("事中事后监管领域一共有多少项举措？", "count"),
+    ("表1一共几项举措", "count"),
+])
+def test_altogether_counts_unless_the_question_asks_which(interpreter, question, answer):
+    assert reading_of(interpreter, question).answer == answer
+
+
+@pytest.mark.parametrize("question", ["投资领域都有啥", "trade innovations?", "贸易便利化都有啥"])
+def test_a_domain_of_either_part_named_alone_offers_both(interpreter, question):
+    # 投资领域 is Annex ①'s domain (附表1), 投资自由化便利化 Part 2's (表1): skos:closeMatch, both ways
+    interpretation = interpreter.interpret(question)
+    assert interpretation.status == "ambiguous"
+    assert {r.query for r in interpretation.readings} == {"experiences-by-domain", "measures-by-approach"}
+
+
 @pytest.mark.parametrize("question", [
     # words of a name, but not the name: nothing in the report answers these
     "企业集团的税收优惠有哪些？", "保税航煤价格是多少？", "Which measures reduce the cost of electricity for enterprise groups?",
@@ -350,7 +375,7 @@ def test_a_long_question_is_refused(interpreter):
 # --- the development set ----------------------------------------------------------------------------------------
 
 SEEN_SETS = ["dev_questions.yaml", "unseen_questions.yaml", "unseen_questions_2.yaml", "unseen_questions_3.yaml",
-             "unseen_questions_4.yaml", "unseen_questions_5.yaml", "unseen_questions_6.yaml"]
+             "unseen_questions_4.yaml", "unseen_questions_5.yaml", "unseen_questions_6.yaml", "unseen_questions_7.yaml"]
 
 
 @pytest.mark.parametrize("name", SEEN_SETS)

@@ -36,6 +36,9 @@ def phrase_key(text: str) -> str:
 
 COUNT_PHRASES = tuple(phrase_key(p) for p in (
     "多少", "几个", "几项", "几种", "几家", "几条", "几批", "几所", "几行", "数量", "一共", "how many", "number of"))
+# 一共 ("altogether") counts only when the question does not also ask which (一共列了哪些: the list)
+COUNT_IF_NOT_WHICH = tuple(phrase_key(p) for p in ("一共", "总共", "共"))
+WHICH = tuple(phrase_key(p) for p in ("哪些", "什么", "啥", "which", "what"))
 TABLE_WORDS = tuple(phrase_key(p) for p in ("表", "表格", "table", "tables"))
 NOT_COUNT = phrase_key("哪几")
 NOT_COUNT_THOSE = phrase_key("那几")   # 那几条经验: "those", a list
@@ -118,9 +121,14 @@ class Interpreter:
         shortened, described or one character off; the reading then says which name it took."""
         first = self._interpret(question, lang, False)
         generic_only = first.status == "answered" and all(m.weak for m in first.mentions if m.kind == "entity")
-        if first.status != "not-understood" and not generic_only:
+        # words in quotes are a name: a reading that takes only part of them read another name
+        quotes = _quoted(question)
+        unquoted = first.status == "answered" and not _quotes_named(quotes, first.mentions)
+        if first.status != "not-understood" and not generic_only and not unquoted:
             return first
         second = self._interpret(question, lang, True)
+        if unquoted:
+            return second if second.status == "answered" and _quotes_named(quotes, second.mentions) else first
         if generic_only:   # a name said in other words is more than the generic word beside it
             named = second.status == "answered" and any(not m.weak for m in second.mentions if m.kind == "entity")
             return second if named else first
@@ -138,9 +146,12 @@ class Interpreter:
             mentions.append(Mention(0, 0, "US", "outside", value="United States"))
         masked = self._masked(text, mentions)
         plain = self._masked(text, [])   # the same tokens unmasked: an excluding phrase may contain a name
+        counting = masked.replace(NOT_COUNT, " ").replace(NOT_COUNT_THOSE, " ")
+        if _has(counting, WHICH):
+            for phrase in COUNT_IF_NOT_WHICH:
+                counting = counting.replace(f" {phrase} ", " ")
         answer = ("top" if _has(masked, TOP_PHRASES)
-                  else "count" if _has(masked.replace(NOT_COUNT, " ").replace(NOT_COUNT_THOSE, " "), COUNT_PHRASES)
-                  and not _has(masked, NAMES_TOO) else "list")
+                  else "count" if _has(counting, COUNT_PHRASES) and not _has(masked, NAMES_TOO) else "list")
         # negations outside the names (不动产 is a name, not a negation), and the names they deny
         spans_ = [s for s in negations(text) if not any(m.start < s[1] and s[0] < m.end for m in mentions)]
         negated = [m for m in mentions if denied(text, spans_, m.start, m.end)]
@@ -472,6 +483,27 @@ _QUESTION_WORDS = set(phrase_key("which what who where how many much are is do d
                                  "into onto from with about under over than that this these those have been "
                                  "done make made more most some such each only also just like them they their "
                                  "where while whose would could should does report ftzs zones").split())
+
+
+_QUOTED = re.compile(r"[\"“「『‘]([^\"”」』’“「『‘]{3,})[\"”」』’]")
+
+
+def _quoted(question: str) -> list[tuple[int, int]]:
+    """The character spans, in the normalised question, of what the question puts in quotes."""
+    text = normalise(question)
+    spans_ = []
+    for match in _QUOTED.finditer(question):
+        inner = normalise(match.group(1))
+        at = text.find(inner) if inner else -1
+        if at >= 0:
+            spans_.append((at, at + len(inner)))
+    return spans_
+
+
+def _quotes_named(quotes: list[tuple[int, int]], mentions: list[Mention]) -> bool:
+    """Whether each quoted text is mostly (four fifths) one name the reading found."""
+    return all(any(m.kind == "entity" and 5 * (min(m.end, e) - max(m.start, s)) >= 4 * (e - s) for m in mentions)
+               for s, e in quotes)
 
 
 def _content_left(masked: str) -> bool:

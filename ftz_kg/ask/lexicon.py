@@ -232,6 +232,7 @@ PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 SELECT ?d ?c WHERE { ?d skos:closeMatch ?c }""").rows:
             if str(domain) in entities and str(concept) in entities:
                 lexicon.close_matches[str(concept)] = str(domain)
+                lexicon.close_matches[str(domain)] = str(concept)
         # the entity an annex table lists (附表5 → the human-resources experience domain), by its source
         for entity, source in engine.query("""
 PREFIX ftz: <https://w3id.org/ftz-kg/def#>
