@@ -413,7 +413,13 @@ class _Compiler:
             high = self.one(shape, SH.qualifiedMaxCount)
             low = int(low) if low is not None else None
             high = int(high) if high is not None else None
-            if low is not None or high is not None:
+            if low == 1 and high is None:
+                # at least one conforming value: without counting, as for sh:minCount 1
+                test = self.conforms(qualified, "?_x")
+                compiled.append(_Check(shape, SH.QualifiedMinCountConstraintComponent,
+                                       f"SELECT ?this WHERE {{ {targets} FILTER NOT EXISTS {{ ?this {path} ?_x . FILTER({test}) }} }}",
+                                       "focus"))
+            elif low is not None or high is not None:
                 having = " || ".join(([f"?_n < {low}"] if low is not None else []) + ([f"?_n > {high}"] if high is not None else []))
                 test = self.conforms(qualified, "?value")
                 compiled.append(_Check(shape, SH.QualifiedMinCountConstraintComponent,
