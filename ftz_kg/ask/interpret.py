@@ -224,7 +224,7 @@ class Interpreter:
             unexplained = [m for m in mentions if m not in used and not m.weak
                            and not any(u.kind == m.kind and u.value == m.value and m.kind != "entity" for u in used)
                            and not (m.kind == "entity" and set(m.entities) & used_entities)
-                           and not self._tolerated(intent, m)]
+                           and not self._tolerated(intent, m) and not self._says_where(m, used_entities)]
             if unexplained:   # the reading would leave part of the question unanswered: not this one
                 continue
             if used and all(m.weak for m in used) and self._more_specific(intent, used, matched, text, mentions):
@@ -349,6 +349,21 @@ class Interpreter:
         words = set().union(*(named for iri, named in self._name_words.items()
                               if iri not in besides and self._entity_fits(iri, klass)))
         return frozenset(words - self._words_of(besides))
+
+    def _says_where(self, mention: Mention, used: set[str]) -> bool:
+        """Whether an unused name only says where a concept the reading uses sits: its words are
+        words of the names of that concept's broader ones (*customs* beside 对企业集团视为整体进行管理,
+        under 创新通关监管模式, *customs clearance and supervision models*)."""
+        if mention.kind != "entity" or not used:
+            return False
+        broader = frozenset(a for iri in used if iri in self.lexicon.entities
+                            for a in self.lexicon.entities[iri].ancestors)
+        if not broader:
+            return False
+        key = [t for t, _, _ in spans(mention.text)]
+        words = {t for t in key if t.isascii()} | {a + b for a, b in zip(key, key[1:])
+                                                    if not a.isascii() and not b.isascii()}
+        return bool(words) and words <= self._words_of(broader)
 
     def _tolerated(self, intent: Intent, mention: Mention) -> bool:
         if mention.kind != "entity":   # a number kind, or a kind with the one value tolerated (year=2020)

@@ -562,7 +562,8 @@ def outside_places(path: Path = OUTSIDE) -> dict[tuple[str, ...], str]:
 # -- numbers -------------------------------------------------------------------------------------
 
 _ZH_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+_CARDINALS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+_ORDINALS = {**_CARDINALS, "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
              "eighth": 8, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "6th": 6, "7th": 7}
 _NUM = r"(\d{1,2}|[一二两三四五六七八九十]{1,3})"
 
@@ -585,6 +586,7 @@ _PATTERNS = [
     ("box", re.compile(r"(?:典型案例专栏|案例专栏|专栏|case box|box)? ?(?<![\d-])3-(\d{1,2})(?![\d-])")),
     ("annex-table", re.compile(r"(?:附表|annex (?:1 |①)?table) ?" + _NUM)),
     ("table", re.compile(r"(?:部分创新举措表|表|table) ?" + _NUM)),
+    ("table", re.compile(r"\btable (one|two|three|four|five|six|seven)\b")),    # table six
     ("batch", re.compile(r"第" + _NUM + r"批")),
     ("batch", re.compile(r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|[1-8](?:st|nd|rd|th)) batch")),
     ("batch", re.compile(r"\bbatch (\d)\b")),
