@@ -279,9 +279,16 @@ def ask_command(question: str, lang: str | None, fmt: str) -> None:
     except FtzKgError as error:
         _fail(error)
     if answer.reading is None:
+        found = []
+        if answer.status == "not-understood":    # what its words lead to, through a text index of the graph
+            from ftz_kg.ask.related import related
+            from ftz_kg.pipeline.build import build
+            from ftz_kg.search import TextIndex
+            found = related(question, interpreter, TextIndex.from_graph(build().graph), answer.interpretation.lang)
         if fmt == "json":
-            click.echo(json.dumps(as_json(answer, interpreter), ensure_ascii=False, indent=2))
-        click.echo(failure_message(answer, interpreter), err=True)
+            click.echo(json.dumps({**as_json(answer, interpreter), **({"related": found} if found else {})},
+                                  ensure_ascii=False, indent=2))
+        click.echo(failure_message(answer, interpreter, found), err=True)
         sys.exit(2)
     if fmt == "json":
         click.echo(json.dumps(as_json(answer, interpreter), ensure_ascii=False, indent=2))

@@ -430,6 +430,18 @@ def test_cli_not_understood_exits_2_with_suggestions():
     assert "not understood" in result.stderr and "ftz-kg queries" in result.stderr
 
 
+def test_cli_not_understood_names_what_its_words_lead_to():
+    # no query reads it, but its words are those of 保税航煤出口质量流量计计量新模式 (Annex ① 附表2, Tianjin)
+    result = run("航煤流量计那个新模式推广范围")
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    at = lines.index("the question's words appear in (text index):")
+    assert lines[at + 1].startswith("  保税航煤出口质量流量计计量新模式 (") and lines[at + 1].endswith(
+        "https://w3id.org/ftz-kg/measure/bonded-jet-fuel-mass-flowmeter")
+    # the weather is in no name or text of the graph (Qingdao is: the question about it lists its entities)
+    assert "text index" not in run("今天天气怎么样？").stderr
+
+
 def test_cli_ambiguous_exits_2_and_offers_the_readings():
     result = run("知识产权纠纷调解新模式")
     assert result.exit_code == 2
@@ -462,6 +474,15 @@ def test_ask_not_understood_and_ambiguous_say_so(client):
     assert "The question was not understood" in page
     data = client.get("/ask", params={"q": "知识产权纠纷调解新模式", "format": "json"}).json()
     assert data["status"] == "ambiguous" and len(data["readings"]) >= 2
+
+
+def test_ask_not_understood_links_what_its_words_lead_to(client):
+    data = client.get("/ask", params={"q": "what about bonded jet fuel?", "format": "json"}).json()
+    assert data["status"] == "not-understood"
+    assert data["related"][0]["iri"] == "https://w3id.org/ftz-kg/measure/bonded-jet-fuel-mass-flowmeter"
+    page = client.get("/ask", params={"q": "what about bonded jet fuel?", "lang": "en"}).text
+    assert "The question&#39;s words appear in (text index):" in page or "The question's words appear in (text index):" in page
+    assert 'href="/measure/bonded-jet-fuel-mass-flowmeter?lang=en">Mass flowmeter metering for bonded jet fuel exports</a>' in page
 
 
 def test_ask_escapes_a_hostile_question(client):

@@ -106,9 +106,9 @@ def ask(question: str, interpreter: Interpreter, lang: str | None = None, engine
     return answer
 
 
-def failure_message(answer: Answer, interpreter: Interpreter) -> str:
+def failure_message(answer: Answer, interpreter: Interpreter, related: list[dict] = ()) -> str:
     """What to tell the person when the question was not answered: the readings to choose from, or
-    the closest catalogue questions."""
+    the closest catalogue questions (and the entities its words lead to, ftz_kg/ask/related.py)."""
     i = answer.interpretation
     if i.status == "too-long":
         return "the question is too long (at most 500 characters); ask something shorter"
@@ -123,6 +123,9 @@ def failure_message(answer: Answer, interpreter: Interpreter) -> str:
     if i.suggestions:
         lines.append("closest questions the catalogue answers:")
         lines += [f"  {example}    ({name})" for name, example in i.suggestions]
+    if related:
+        lines.append("the question's words appear in (text index):")
+        lines += [f"  {r['label']} ({r['type']})    {r['iri']}" for r in related]
     lines.append("or list them all with `ftz-kg queries`")
     return "\n".join(lines)
 

@@ -69,6 +69,8 @@ FIELDS = (
                    FTZ.explanation)),
 )
 CITATION_PATH = BASE + "citation/"
+NAME_CANDIDATES = 500       # more candidates than this: label-search scans the labels instead (and a
+#                             query naming them all would near the guard's 64 KiB)
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAN_CHAR = re.compile(f"[{_HAN}]")
@@ -605,6 +607,26 @@ class TextIndex:
             text, field = min(options.items(), key=order)
             chosen[entity] = (bodies[text][0], field, bodies[text][1])
         return chosen
+
+    def name_candidates(self, text: str, cap: int = NAME_CANDIDATES) -> list[str] | None:
+        """Every entity with a name (preferred, alternative or hidden label) that contains `text`,
+        ignoring case, and perhaps a few more: what `label-search` has to look at, found through the
+        index instead of a scan of every label. None when the index cannot say (one or two letters
+        that are not Chinese, whose trigrams do not exist) or when more than `cap` entities match (a
+        scan is then as fast). Folding (case, width, traditional → simplified) only ever adds
+        candidates, so the SPARQL query still decides exactly."""
+        word = fold(text)
+        if len(word) >= 3:
+            table, query = "name_trigrams", _phrase(word)
+        elif word and all(_HAN_CHAR.match(c) for c in word):
+            table, query = "name_han_grams", _phrase(word)
+        else:
+            return None
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT DISTINCT e.iri FROM {table} AS t JOIN postings AS p ON p.text = t.rowid "
+                f"JOIN entities AS e ON e.id = p.entity WHERE {table} MATCH ? LIMIT ?", (query, cap + 1)).fetchall()
+        return None if len(rows) > cap else [row[0] for row in rows]
 
     def labels(self, iris: Iterable[str], lang: str) -> dict[str, str]:
         """The names the pages show (pages.label): in `lang`, else the other language, else an

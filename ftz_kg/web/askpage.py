@@ -82,7 +82,7 @@ def _table(result, lang: str, graph) -> dict:
     return select_table(data, lang, graph, None)
 
 
-def _context(interpreter, question: str, lang: str, answer_lang: str) -> tuple[dict, dict | None]:
+def _context(interpreter, question: str, lang: str, answer_lang: str, index=None) -> tuple[dict, dict | None]:
     """The page's content, and the JSON answer (None before any question)."""
     from ftz_kg.ask.answer import as_json, ask, describe, links
 
@@ -106,11 +106,15 @@ def _context(interpreter, question: str, lang: str, answer_lang: str) -> tuple[d
     else:
         page["suggestions"] = [{"question": q, "query": n} for n, q in answer.interpretation.suggestions]
         page["found"] = data.get("found", [])
+        if answer.status == "not-understood":     # what its words lead to, through the text index
+            from ftz_kg.ask.related import related
+            data["related"] = related(question, interpreter, index, answer_lang)
+            page["related"] = [{**r, "href": pages.local(r["iri"])} for r in data["related"]]
     return page, data
 
 
-def ask_page(interpreter, question: str, lang: str, answer_lang: str) -> tuple[str, str]:
-    content, data = _context(interpreter, question, lang, answer_lang)
+def ask_page(interpreter, question: str, lang: str, answer_lang: str, index=None) -> tuple[str, str]:
+    content, data = _context(interpreter, question, lang, answer_lang, index)
     ui = pages.UI[lang]
     title = ui["ask_title"] + (f": {question}" if question.strip() else "")
     shell = pages._shell(lang, "/ask", title, params=[(PARAMETER, question)] if question else [],
@@ -144,7 +148,7 @@ async def handle(request: Request) -> Response:
     app = request.app
 
     def make() -> str:
-        html, data = ask_page(interpreter_for(app), question, lang, answer_lang)
+        html, data = ask_page(interpreter_for(app), question, lang, answer_lang, getattr(app.state, "text_index", None))
         return data if wants_json else html
 
     try:

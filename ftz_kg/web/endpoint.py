@@ -28,6 +28,7 @@ from ftz_kg import __version__
 from ftz_kg.web.assets import CompressedStaticFiles
 from ftz_kg.query.binding import ParameterError, bind
 from ftz_kg.query.catalogue import Catalogue, UnknownQuery
+from ftz_kg.search.narrowing import narrowed
 from ftz_kg.web.cache import BoundedCache, Lazy
 from ftz_kg.web.conneg import (GRAPH_ORDER, GRAPH_TYPES, SELECT_ORDER, SELECT_TYPES, negotiate, not_modified, split_suffix,
                      strong_etag)
@@ -389,6 +390,8 @@ async def api_query(request: Request) -> Response:
         if media_type == SPARQL_TEXT:
             status = 200
             return PlainTextResponse(text, headers={"Vary": "Accept"})
+        # read in the same step as _answer takes the workers: the index and the graph of one version
+        text = narrowed(query.name, values, text, getattr(request.app.state, "text_index", None))
         response = await _answer(request, text, media_type)
         status = response.status_code
         return response
@@ -444,8 +447,9 @@ async def _api_page(request: Request, query, values: dict[str, str]) -> Response
                                 "message": f"the store could not answer: {exc.cause}"}
         else:
             graph_form = query.form in ("construct", "describe")
+            run = narrowed(query.name, asked, text, getattr(request.app.state, "text_index", None))
             try:
-                response = await _answer(request, text, "text/turtle" if graph_form
+                response = await _answer(request, run, "text/turtle" if graph_form
                                          else "application/sparql-results+json", whole=True)
             except Refused as refused:
                 status = refused.status
