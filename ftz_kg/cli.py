@@ -626,6 +626,10 @@ def _serve_loader(graph_file, store_url, graph_iri, shapes, workers, max_rows, t
         if store_dir is not None:
             wanted = _source_fingerprint(graph_file, directory.file_digest)
             stored = directory.current(wanted)
+            if stored is None and graph_file is not None and graph_file.suffix.lower() == ".nt":
+                # a dump: Oxigraph reads it into the store being written, checked and validated there
+                stored = directory.write_file(wanted, lambda store, graph: _checked_dump(store, graph, graph_file,
+                                                                                       shapes))
             if stored is None:      # first start, or the source changed: load, validate, write
                 result = _load_or_build(graph_file)
                 validated(result)
@@ -645,6 +649,25 @@ def _serve_loader(graph_file, store_url, graph_iri, shapes, workers, max_rows, t
         return Loaded(result.graph, ntriples, OxigraphEngine(store=load_ntriples(ntriples)), len(result.graph))
 
     return load
+
+
+def _checked_dump(store, graph, graph_file: Path, shapes) -> None:
+    """Load an N-Triples dump into the store, refusing what `ftz-kg validate` would (ill-typed
+    literals and bad IRIs by file, line and column; a graph that does not conform)."""
+    from ftz_kg.pipeline import fastshacl
+    from ftz_kg.pipeline.storeload import load_validated
+
+    def conforms(copy) -> bool:
+        try:
+            return fastshacl.conforms_on_store(copy, shapes, union=True)
+        except fastshacl.UnsupportedShapes:     # shapes the fast engine cannot compile: pySHACL on a parse
+            from ftz_kg.pipeline.validate import validate_graph
+            result = _load_or_build(graph_file)
+            return validate_graph(result.graph, shapes, result.origins).conforms
+
+    if not load_validated(store, graph, graph_file, conforms):
+        raise GraphDoesNotValidate(f"{graph_file}: the graph does not validate; run `ftz-kg validate {graph_file}` "
+                                   f"for the report")
 
 
 def _source_fingerprint(graph_file: Path | None, file_digest) -> str:

@@ -181,3 +181,45 @@ def test_the_source_digest_follows_the_file(tmp_path):
         assert directory.file_digest(source) == hashlib.sha256(changed).digest()
     finally:
         directory.close()
+
+
+@pytest.fixture()
+def dump_file(tmp_path, built):
+    path = tmp_path / "graph.nt"
+    path.write_bytes(built.graph.serialize(format="nt", encoding="utf-8"))
+    return path
+
+
+def test_a_dump_is_read_straight_into_the_store(dump_file, tmp_path):
+    """An N-Triples dump is parsed by Oxigraph into the store being written, checked and validated
+    there (no rdflib copy): served the same as the Turtle file."""
+    store = tmp_path / "store"
+    with running_server("--graph", str(dump_file), "--store-dir", str(store)) as (base, _):
+        assert served_count(base) == TRIPLES
+        page = httpx.get(base + "/zone/tianjin", headers={"Accept": "text/html"}, timeout=30)
+        assert page.status_code == 200 and "中国（天津）自由贸易试验区" in page.text
+    assert manifest(store)["triples"] == TRIPLES and versions(store) == [manifest(store)["version"]]
+
+
+@pytest.mark.parametrize("case", ["bad-iri", "ill-typed", "does-not-validate"])
+def test_a_bad_dump_is_refused_by_line_and_nothing_is_written(dump_file, tmp_path, case):
+    lines = dump_file.read_text(encoding="utf-8").splitlines()
+    if case == "bad-iri":
+        lines.insert(9, '<https://w3id.org/ftz-kg/zone/a b> <http://www.w3.org/2004/02/skos/core#note> "x" .')
+        expected = f"{dump_file}:10:"
+    elif case == "ill-typed":
+        lines.insert(9, '<https://w3id.org/ftz-kg/zone/x> <http://www.w3.org/2004/02/skos/core#note> '
+                        '"twelve"^^<http://www.w3.org/2001/XMLSchema#integer> .')
+        expected = f"{dump_file}:10:"
+    else:
+        # the Tianjin zone without its English name: ftzsh:PrefLabelEn
+        label = '<https://w3id.org/ftz-kg/zone/tianjin> <http://www.w3.org/2004/02/skos/core#prefLabel> '
+        lines = [line for line in lines if not (line.startswith(label) and line.endswith("@en ."))]
+        expected = "the graph does not validate"
+    dump_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    store = tmp_path / "store"
+    result = serve_fails("--graph", str(dump_file), "--store-dir", str(store))
+    assert result.returncode != 0 and expected in result.stderr, result.stderr
+    if case == "ill-typed":
+        assert "ill-typed literal: 'twelve' is not a valid xsd:integer" in result.stderr
+    assert not (store / "manifest.json").exists() and versions(store) == []

@@ -875,6 +875,26 @@ def run(compiled: CompiledShapes, data: Graph, store: ox.Store | None = None,
     return results.conforms, results.graph, text
 
 
+def conforms_on_store(store: ox.Store, shapes: Graph, union: bool = True) -> bool:
+    """Whether the data of `store` (its graphs together with union=True) conforms to the shapes,
+    without an rdflib copy of it: for a store loaded straight from a dump whose literals were
+    checked already (ftz_kg.pipeline.storeload), so that none is ill-typed. Stops at the first
+    check that finds a violation; the report, when one is wanted, is `ftz-kg validate`'s. Raises
+    UnsupportedShapes as validate() does."""
+    compiled = _compiled(shapes)
+    runner = _Run(compiled, store, {}, _Terms(Graph()), union)
+    for check in compiled.checks:
+        severity, _ = runner.info(check.shape)
+        if severity != SH.Violation:
+            continue            # warnings and notes do not fail validation (allow_warnings)
+        try:
+            if runner.records([check]):
+                return False
+        except ValueError:      # a result naming one of the store's blank nodes: a result all the same
+            return False
+    return True
+
+
 def _sparql_records(check: _Check, rows, to_rdflib, shape_path, severity, shape_messages) -> list[_Record]:
     """pySHACL's SPARQLConstraintComponent: per focus node, distinct (this, path, value, other
     variables) rows; an unbound ?value is the focus node (the shapes are node shapes); the
@@ -918,10 +938,15 @@ def validate(data: Graph, shapes: Graph, store: ox.Store | None = None,
              union: bool = False) -> tuple[bool, Graph, str]:
     """Validate as pyshacl.validate(data, shacl_graph=shapes, inference="none", allow_warnings=True)
     would, and return what it returns. The compiled shapes are kept for the same shapes graph."""
+    return run(_compiled(shapes), data, store, union)
+
+
+def _compiled(shapes: Graph) -> CompiledShapes:
+    """The compiled shapes, kept for the same shapes graph."""
     key = id(shapes), len(shapes)
     compiled = _COMPILED.get(key)
     if compiled is None or compiled.shapes is not shapes:
         compiled = compile_shapes(shapes)
         _COMPILED.clear()
         _COMPILED[key] = compiled
-    return run(compiled, data, store, union)
+    return compiled

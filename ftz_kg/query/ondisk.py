@@ -165,6 +165,32 @@ class StoreDir:
             raise StoreDirError(f"{self.root}: cannot write the store: {error.strerror or error}") from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+        return self._made_current(wanted, final, triples)
+
+    def write_file(self, wanted: str, fill) -> StoredGraph:
+        """Store a graph that `fill(store, graph)` loads into a new store (the dataset's named graph)
+        and checks, raising to refuse it: as write(), nothing is current until the store is complete
+        and checked, and a refused graph leaves nothing behind."""
+        final = self.root / f"v-{wanted}"
+        staging = Path(tempfile.mkdtemp(prefix=".writing-", dir=self.root))
+        try:
+            os.chmod(staging, ordinary_mode(0o777))
+            store = ox.Store(str(staging))
+            fill(store, ox.NamedNode(DATASET_GRAPH))
+            store.flush()
+            store.optimize()
+            triples = len(store)
+            del store
+            if final.exists():      # left by a run that stopped before updating the manifest
+                shutil.rmtree(final)
+            os.rename(staging, final)
+        except OSError as error:
+            raise StoreDirError(f"{self.root}: cannot write the store: {error.strerror or error}") from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return self._made_current(wanted, final, triples)
+
+    def _made_current(self, wanted: str, final: Path, triples: int) -> StoredGraph:
         manifest = {"format": FORMAT, "fingerprint": wanted, "version": final.name, "triples": triples,
                     "written": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
         atomic_write(self.root / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
