@@ -657,15 +657,15 @@ def _checked_dump(store, graph, graph_file: Path, shapes) -> None:
     from ftz_kg.pipeline import fastshacl
     from ftz_kg.pipeline.storeload import load_validated
 
-    def conforms(copy) -> bool:
-        try:
-            return fastshacl.conforms_on_store(copy, shapes, union=True)
-        except fastshacl.UnsupportedShapes:     # shapes the fast engine cannot compile: pySHACL on a parse
-            from ftz_kg.pipeline.validate import validate_graph
-            result = _load_or_build(graph_file)
-            return validate_graph(result.graph, shapes, result.origins).conforms
-
-    if not load_validated(store, graph, graph_file, conforms):
+    try:
+        conforms = load_validated(store, graph, graph_file, shapes)
+    except fastshacl.UnsupportedShapes:     # shapes the fast engine cannot compile: pySHACL on a parse
+        from ftz_kg.pipeline.validate import validate_graph
+        result = _load_or_build(graph_file)
+        conforms = validate_graph(result.graph, shapes, result.origins).conforms
+        import pyoxigraph
+        store.bulk_load(path=str(graph_file), format=pyoxigraph.RdfFormat.N_TRIPLES, to_graph=graph)
+    if not conforms:
         raise GraphDoesNotValidate(f"{graph_file}: the graph does not validate; run `ftz-kg validate {graph_file}` "
                                    f"for the report")
 

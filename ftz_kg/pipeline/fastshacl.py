@@ -875,24 +875,39 @@ def run(compiled: CompiledShapes, data: Graph, store: ox.Store | None = None,
     return results.conforms, results.graph, text
 
 
+def violation_checks(shapes: Graph) -> list[_Check]:
+    """The compiled checks whose results are violations (warnings and notes do not fail validation,
+    as with allow_warnings): what conformance depends on. Picklable, for other processes."""
+    compiled = _compiled(shapes)
+    shapes_graph = compiled.shapes
+    return [c for c in compiled.checks if (shapes_graph.value(c.shape, SH.severity) or SH.Violation) == SH.Violation]
+
+
+def any_violation(checks: list[_Check], store: ox.Store, union: bool = True) -> bool:
+    """Whether any of the checks finds a violation in the store's data, stopping at the first: for
+    data whose literals were checked already (ftz_kg.pipeline.storeload), so none is ill-typed."""
+    terms = _Terms(Graph())
+    below: dict = {}
+    for check in checks:
+        query = _fill_classes(_fill_bad_literals(check.query, {}, terms), store, below, union)
+        rows = store.query(query, use_default_graph_as_union=union)
+        if check.kind == "range":
+            if any(not _python_range_passes(terms.rdflib(row[1]), check.extra["limit"], check.extra["op"])
+                   for row in rows):
+                return True
+        elif check.kind == "ltoe":
+            if any(not _python_ltoe_passes(terms.rdflib(row[1]), terms.rdflib(row[2])) for row in rows):
+                return True
+        elif next(iter(rows), None) is not None:     # every other kind: a row is a result
+            return True
+    return False
+
+
 def conforms_on_store(store: ox.Store, shapes: Graph, union: bool = True) -> bool:
     """Whether the data of `store` (its graphs together with union=True) conforms to the shapes,
-    without an rdflib copy of it: for a store loaded straight from a dump whose literals were
-    checked already (ftz_kg.pipeline.storeload), so that none is ill-typed. Stops at the first
-    check that finds a violation; the report, when one is wanted, is `ftz-kg validate`'s. Raises
-    UnsupportedShapes as validate() does."""
-    compiled = _compiled(shapes)
-    runner = _Run(compiled, store, {}, _Terms(Graph()), union)
-    for check in compiled.checks:
-        severity, _ = runner.info(check.shape)
-        if severity != SH.Violation:
-            continue            # warnings and notes do not fail validation (allow_warnings)
-        try:
-            if runner.records([check]):
-                return False
-        except ValueError:      # a result naming one of the store's blank nodes: a result all the same
-            return False
-    return True
+    without an rdflib copy of it (see any_violation). The report, when one is wanted, is
+    `ftz-kg validate`'s. Raises UnsupportedShapes as validate() does."""
+    return not any_violation(violation_checks(shapes), store, union)
 
 
 def _sparql_records(check: _Check, rows, to_rdflib, shape_path, severity, shape_messages) -> list[_Record]:
