@@ -628,7 +628,7 @@ def _serve_loader(graph_file, store_url, graph_iri, shapes, workers, max_rows, t
             stored = directory.current(wanted)
             if stored is None and graph_file is not None and graph_file.suffix.lower() == ".nt":
                 # a dump: Oxigraph reads it into the store being written, checked and validated there
-                stored = directory.write_file(wanted, lambda store, graph: _checked_dump(store, graph, graph_file,
+                stored = directory.write_with(wanted, lambda store, graph: _checked_dump(store, graph, graph_file,
                                                                                        shapes))
             if stored is None:      # first start, or the source changed: load, validate, write
                 result = _load_or_build(graph_file)

@@ -144,33 +144,18 @@ class StoreDir:
 
     def write(self, wanted: str, ntriples: bytes, triples: int) -> StoredGraph:
         """Store N-Triples (written by us from a validated graph) as the current version."""
-        final = self.root / f"v-{wanted}"
-        staging = Path(tempfile.mkdtemp(prefix=".writing-", dir=self.root))
-        try:
-            os.chmod(staging, ordinary_mode(0o777))
-            store = ox.Store(str(staging))
+        def fill(store: ox.Store, graph: ox.NamedNode) -> None:
             # lenient: the N-Triples come from a graph we parsed, checked and validated
-            store.bulk_load(ntriples, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(DATASET_GRAPH),
-                            lenient=True)
-            store.flush()
-            store.optimize()
+            store.bulk_load(ntriples, format=ox.RdfFormat.N_TRIPLES, to_graph=graph, lenient=True)
             stored = len(store)
-            del store
             if stored != triples:
                 raise StoreDirError(f"{self.root}: wrote {stored} triples, expected {triples}")
-            if final.exists():      # left by a run that stopped before updating the manifest
-                shutil.rmtree(final)
-            os.rename(staging, final)
-        except OSError as error:
-            raise StoreDirError(f"{self.root}: cannot write the store: {error.strerror or error}") from None
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        return self._made_current(wanted, final, triples)
+        return self.write_with(wanted, fill)
 
-    def write_file(self, wanted: str, fill) -> StoredGraph:
+    def write_with(self, wanted: str, fill) -> StoredGraph:
         """Store a graph that `fill(store, graph)` loads into a new store (the dataset's named graph)
-        and checks, raising to refuse it: as write(), nothing is current until the store is complete
-        and checked, and a refused graph leaves nothing behind."""
+        and checks, raising to refuse it: nothing is current until the store is complete and
+        checked, and a refused graph leaves nothing behind."""
         final = self.root / f"v-{wanted}"
         staging = Path(tempfile.mkdtemp(prefix=".writing-", dir=self.root))
         try:
