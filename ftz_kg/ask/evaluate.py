@@ -14,8 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from ftz_kg.resources import load_yaml
 from ftz_kg.ask.answer import ask
 from ftz_kg.ask.interpret import Interpreter
 
@@ -32,7 +31,7 @@ class Outcome:
 
 
 def load(path: Path = DEV_SET) -> list[dict]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return load_yaml(path.read_text(encoding="utf-8"))
 
 
 def held_out(index: int) -> bool:

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import yaml
 
+from ftz_kg.resources import load_yaml
+
 from ftz_kg import resources
 from ftz_kg.ask.normalise import normalise
 from ftz_kg.errors import InputError
@@ -74,7 +76,7 @@ def _phrases(raw) -> dict[str, float]:
 
 def load_intent(path: Path, query: CannedQuery) -> Intent:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise InputError(f"bad question patterns: {exc}", path=str(path)) from None
     params: dict[str, object] = {}

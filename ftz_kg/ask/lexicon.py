@@ -19,8 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from ftz_kg.resources import load_yaml
 from ftz_kg.ask.normalise import STOPWORDS, has_cjk, is_cjk, normalise, stem
 
 NS = "https://w3id.org/ftz-kg/"
@@ -217,7 +216,7 @@ SELECT ?c ?p WHERE { { ?c skos:broader+ ?p } UNION { ?c ftz:partOfZone ?p } }"""
                     if key and (len(key) >= 2 or len(key[0]) >= 3):
                         index.setdefault(key, set()).add(iri)
         if aliases is not None and aliases.exists():
-            for entry in yaml.safe_load(aliases.read_text(encoding="utf-8")) or []:
+            for entry in load_yaml(aliases.read_text(encoding="utf-8")) or []:
                 targets = entry["entity"] if isinstance(entry["entity"], list) else [entry["entity"]]
                 targets = [t if t.startswith("http") else NS + t for t in targets]
                 targets = [t for t in targets if t in entities]
@@ -539,7 +538,7 @@ def outside_places(path: Path = OUTSIDE) -> dict[tuple[str, ...], str]:
 
     import pycountry
 
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = load_yaml(path.read_text(encoding="utf-8")) or {}
     never = {key_of(n) for n in data.get("not_outside") or []}
     try:
         zh = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["zh_CN"]).gettext

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import yaml
 
+from ftz_kg.resources import load_yaml
+
 from ftz_kg import resources
 from ftz_kg.pipeline.curated import read_text
 from ftz_kg.errors import FtzKgError, InputError
@@ -85,7 +87,7 @@ def parse_query_file(path: Path) -> CannedQuery:
     text = read_text(path)
     header, origins = _header(text)
     try:
-        meta = yaml.safe_load(header) or {}
+        meta = load_yaml(header) or {}
     except yaml.YAMLError as exc:
         line = column = None
         mark = getattr(exc, "problem_mark", None)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
+from ftz_kg.resources import load_yaml
 CATALOGUE = Path(__file__).with_name("strings.yaml")
 LANGS = ("zh", "en")
 
@@ -14,7 +13,7 @@ LANGS = ("zh", "en")
 @lru_cache(maxsize=1)
 def strings() -> dict[str, dict[str, str]]:
     """{lang: {key: text}}; a key missing a language is an error naming the key."""
-    entries = yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))
+    entries = load_yaml(CATALOGUE.read_text(encoding="utf-8"))
     out: dict[str, dict[str, str]] = {lang: {} for lang in LANGS}
     for key, texts in entries.items():
         for lang in LANGS:
