@@ -555,6 +555,9 @@ def serve_command(host: str, port: int, graph_file: Path | None, store_url: str 
         raise click.BadParameter("give either --graph or --store", param_hint="--store")
     if store_url and store_dir is not None:
         raise click.BadParameter("give either --store-dir or --store", param_hint="--store-dir")
+    if not store_url:      # local query workers: their fork server imports the engine meanwhile
+        from ftz_kg.web.workers import prestart
+        prestart()
     try:
         # parsed here, not by the validation module: importing pySHACL takes a fifth of a second,
         # which a restart on a current --store-dir does not need
