@@ -282,9 +282,9 @@ def ask_command(question: str, lang: str | None, fmt: str) -> None:
         found = []
         if answer.status == "not-understood":    # what its words lead to, through a text index of the graph
             from ftz_kg.ask.related import related
-            from ftz_kg.pipeline.build import build
+            from ftz_kg.query.store import default_graph
             from ftz_kg.search import TextIndex
-            found = related(question, interpreter, TextIndex.from_graph(build().graph), answer.interpretation.lang)
+            found = related(question, interpreter, TextIndex.from_graph(default_graph()), answer.interpretation.lang)
         if fmt == "json":
             click.echo(json.dumps({**as_json(answer, interpreter), **({"related": found} if found else {})},
                                   ensure_ascii=False, indent=2))

@@ -123,8 +123,14 @@ class RdflibEngine:
 
 
 @functools.lru_cache(maxsize=1)
-def default_engine() -> OxigraphEngine:
-    """The embedded store over a fresh build, created once per process."""
+def default_graph():
+    """A fresh build's graph, made once per process (the embedded store and `ask`'s text index)."""
     from ftz_kg.pipeline.build import build
 
-    return OxigraphEngine(build().graph)
+    return build().graph
+
+
+@functools.lru_cache(maxsize=1)
+def default_engine() -> OxigraphEngine:
+    """The embedded store over a fresh build, created once per process."""
+    return OxigraphEngine(default_graph())
