@@ -518,7 +518,8 @@ def publish_command(endpoint, graph_iri, user, password, remote_timeout, retries
               help="Keep the embedded store on disk in this directory: a restart opens it instead of loading "
                    "the graph again (it is loaded afresh when the source has changed). One server per directory.")
 @click.option("--timeout", default=10.0, show_default=True, type=float, help="Seconds a query may run.")
-@click.option("--workers", default=2, show_default=True, type=int, help="Query worker processes (queries at once).")
+@click.option("--workers", default=None, type=click.IntRange(min=1),
+              help="Query worker processes (queries at once)  [default: the CPU cores + 2, at most 10]")
 @click.option("--max-rows", default=10_000, show_default=True, type=int, help="Rows (or triples) per answer.")
 @click.option("--max-bytes", default=16 * 1024 * 1024, show_default=True, type=click.IntRange(min=1),
               help="Bytes per answer (16 MiB): a larger answer ends at the last whole row or triple that fits.")
@@ -555,9 +556,10 @@ def serve_command(host: str, port: int, graph_file: Path | None, store_url: str 
         raise click.BadParameter("give either --graph or --store", param_hint="--store")
     if store_url and store_dir is not None:
         raise click.BadParameter("give either --store-dir or --store", param_hint="--store-dir")
+    from ftz_kg.web import workers as query_workers
+    workers = workers or query_workers.default_count()
     if not store_url:      # local query workers: their fork server imports the engine meanwhile
-        from ftz_kg.web.workers import prestart
-        prestart()
+        query_workers.prestart()
     try:
         # parsed here, not by the validation module: importing pySHACL takes a fifth of a second,
         # which a restart on a current --store-dir does not need

@@ -36,11 +36,13 @@ def wait_until_healthy(base: str, process: subprocess.Popen, seconds: float, exi
 
 
 @contextmanager
-def running_server(*args: str, env: dict | None = None, ready_timeout: float = 120.0):
+def running_server(*args: str, env: dict | None = None, ready_timeout: float = 120.0, cpus: set[int] | None = None):
+    """`ftz-kg serve ARGS` on a free port; `cpus`: the CPUs it may run on (as `taskset` sets them)."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "ftz_kg.cli", "serve", "--port", str(port), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, text=True,
+        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
     # the server logs every request: drain its output so a busy test never fills the pipe and
     # blocks it; the lines are kept on `process.captured`
     process.captured = []

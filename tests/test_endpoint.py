@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -474,6 +475,81 @@ def test_concurrency_cap_answers_503_with_retry_after(server):
     time.sleep(4)   # the killed workers are replaced; the endpoint serves again
     with httpx.Client(base_url=server, timeout=60) as http:
         assert http.get("/sparql", params={"query": COUNT + " # recovered"}).status_code == 200
+
+
+def _query_workers(server_pid: int) -> list[int]:
+    """The query workers of a running server: the processes its fork server started."""
+    def children(pid: int) -> list[int]:
+        return [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]
+
+    def command(pid: int) -> str:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode("utf-8", "replace")
+    fork_servers = [c for c in children(server_pid) if "forkserver" in command(c)]
+    assert len(fork_servers) == 1
+    return children(fork_servers[0])
+
+
+def test_serve_starts_two_workers_more_than_its_cores_by_default():
+    """operations.md: without --workers, the CPU cores + 2 (one core: three), at most 10; --workers decides."""
+    with running_server(cpus={0}) as (base, process):
+        assert len(_query_workers(process.pid)) == 3
+        assert httpx.get(base + "/sparql", params={"query": COUNT}, headers={"Accept": "text/csv"},
+                         timeout=30).text.splitlines()[1] == "21"
+    with running_server("--workers", "1", cpus={0}) as (base, process):
+        assert len(_query_workers(process.pid)) == 1
+
+
+def test_query_workers_do_not_preempt_the_web_process(server):
+    """The workers run as batch tasks (a woken worker does not push the web process off its core);
+    the web process keeps the normal policy."""
+    pid = int(subprocess.run(["pgrep", "-f", f"serve --port {server.rsplit(':', 1)[1]}"], capture_output=True,
+                             text=True).stdout.split()[0])   # the module's server, started with --workers 2
+    workers = _query_workers(pid)
+    assert len(workers) == 2
+    assert all(os.sched_getscheduler(w) == os.SCHED_BATCH for w in workers)
+    assert os.sched_getscheduler(pid) == os.SCHED_OTHER
+
+
+def test_the_query_worker_vets_the_query_and_picks_the_media_type_by_its_form():
+    """The guard's checks run in the worker, before its engine: SERVICE and an update are refused
+    with the guard's words; a request that takes no media type for the query's form is 406."""
+    import asyncio
+
+    from ftz_kg.query.guard import Refused
+    from ftz_kg.web.conneg import Choice
+    from ftz_kg.web.workers import WorkerPool
+
+    triples = b"<https://w3id.org/ftz-kg/zone/x> <http://www.w3.org/2000/01/rdf-schema#label> \"x\" .\n"
+
+    async def ask():
+        pool = WorkerPool(triples, size=1)
+        pool.start()
+        outcomes = []
+        try:
+            for query, choice in [
+                ("SELECT * { SERVICE <http://example.org/sparql> { ?s ?p ?o } }", Choice("text/csv", None)),
+                ("INSERT DATA { <a:b> <a:c> <a:d> }", Choice("text/csv", None)),
+                ("SELECT ?o { ?s ?p ?o }", Choice(None, "text/turtle")),
+                ("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", Choice("text/csv", None)),
+                ("SELECT ?o { ?s ?p ?o }", Choice("text/csv", "text/turtle")),
+                ("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", Choice("text/csv", "text/turtle")),
+            ]:
+                try:
+                    answer = await pool.answer(query, choice)
+                    outcomes.append((200, answer.media_type, answer.body))
+                except Refused as refused:
+                    outcomes.append((refused.status, str(refused)))
+        finally:
+            pool.close()
+        return outcomes
+
+    service, update, select_as_rdf, construct_as_csv, select, construct = asyncio.run(ask())
+    assert service == (400, "SERVICE (federated query) is not allowed on this endpoint")
+    assert update == (403, "this endpoint is read-only: SPARQL updates are refused")
+    assert select_as_rdf[0] == 406 and "application/sparql-results+json" in select_as_rdf[1]
+    assert construct_as_csv[0] == 406 and "text/turtle" in construct_as_csv[1]
+    assert select[:2] == (200, "text/csv") and select[2].decode().splitlines() == ["o", "x"]
+    assert construct[:2] == (200, "text/turtle") and b'"x"' in construct[2]
 
 
 @pytest.mark.hardening   # the endpoint's limits are part of the hardening battery

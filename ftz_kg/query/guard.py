@@ -48,7 +48,12 @@ MAX_PATH_STEPS = 256
 
 _UPDATE_KEYWORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"}
 _FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
+# Whitespace before a token is part of its match (one C-level step rather than a failed search at
+# every blank); the token itself is the named group that matched. The scan reads the text without
+# its trailing whitespace, so that every match succeeds where it starts: a long blank run at the
+# end would otherwise be searched again from each of its characters.
 _TOKEN = re.compile(r"""
+    \s*+(?:
     (?P<comment>\#[^\n\r]*)
   | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
                |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
@@ -60,7 +65,7 @@ _TOKEN = re.compile(r"""
   | (?P<open>[{(\[])
   | (?P<close>[})\]])
   | (?P<other>\S)
-""", re.X)
+    )""", re.X)
 # Tokens after which `<` may be the engine's less-than rather than the start of an IRI.
 _OPERANDS = {"var", "iri", "string", "pname", "number", "word", "close"}
 # Inside such a `<...>`, these let the engine's reading part from ours (a comment, a string, a
@@ -155,6 +160,8 @@ def _iri_value(text: str) -> str:
             return chr(int(match.group(1) or match.group(2), 16))
         except (ValueError, OverflowError):    # beyond Unicode: the engine refuses the query
             return match.group()
+    if "\\" not in text:
+        return text[1:-1]
     return _IRI_ESCAPE.sub(decode, text[1:-1])
 
 
@@ -210,8 +217,9 @@ class _Shape:
         self.prev2: tuple[str | None, str] = (None, "")
         self.skip_to = 0                            # the end of a language tag, read as one token
 
-    def feed(self, kind: str, text: str, start: int) -> None:
-        if start + len(text) <= self.skip_to:     # wholly inside the tag (what straddles its end is read)
+    def feed(self, kind: str, text: str, start: int, word: str | None = None) -> None:
+        """One token: its kind, text, offset and, for a word, its upper-case form."""
+        if self.skip_to and start + len(text) <= self.skip_to:     # wholly inside the tag (what straddles its end is read)
             return
         level = self.levels[-1]
         if kind == "open":
@@ -221,7 +229,7 @@ class _Shape:
         elif kind == "other":
             self._other(text, start, level)
         elif kind == "word":
-            self._word(text.upper(), level)
+            self._word(word if word is not None else text.upper(), level)
         elif kind == "pname":
             self._pname(text, level)
         elif kind == "iri":
@@ -456,11 +464,12 @@ def check_query(query: str) -> Checked:
     previous: tuple[str | None, str] = (None, "")   # the last token but comments: (kind, text)
     dataset_clause = None   # after FROM: "from", then "named" after FROM NAMED
     shape = _Shape(query)
-    for match in _TOKEN.finditer(query):
+    for match in _TOKEN.finditer(query.rstrip()):
         kind = match.lastgroup
-        text = match.group()
         if kind == "comment":
             continue
+        text = match[kind]
+        start = match.start(kind)
         word = text.upper() if kind == "word" else None
         if dataset_clause is not None:
             if dataset_clause == "from" and word == "NAMED":
@@ -477,7 +486,7 @@ def check_query(query: str) -> Checked:
         elif kind == "close":
             if brackets:
                 brackets.pop()
-        elif kind == "iri" and _ambiguous_iri(query, match.start(), text, brackets, previous):
+        elif kind == "iri" and _ambiguous_iri(query, start, text, brackets, previous):
             raise Refused(400, "ambiguous '<': put a space after '<' when comparing, and write # ' ( ) [ ] "
                                "inside IRIs as \\u0023 \\u0027 \\u0028 \\u0029 \\u005B \\u005D")
         elif kind == "pname":
@@ -495,7 +504,7 @@ def check_query(query: str) -> Checked:
                 raise Refused(403, "this endpoint is read-only: SPARQL updates are refused")
             if form is None and word in _FORMS:
                 form = word.lower()
-        shape.feed(kind, text, match.start())
+        shape.feed(kind, text, start, word)
         previous = (kind, text)
     if dataset_clause is not None:
         _refuse_from()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 SELECT_TYPES = {  # media type -> results writer name
     "application/sparql-results+json": "sparql-json",
@@ -90,6 +92,41 @@ def negotiate(header: str | None, offered: list[str]) -> str | None:
         if best_key is None or key > best_key:
             best, best_key = media_type, key
     return best
+
+
+class Choice(NamedTuple):
+    """The media type a request takes for each kind of answer (None: none it accepts), chosen
+    before the query's form is known: the query worker vets the query, learns its form and picks."""
+    select: str | None      # for SELECT and ASK
+    graph: str | None       # for CONSTRUCT and DESCRIBE
+
+    @classmethod
+    def of(cls, media_type: str) -> "Choice":
+        """Exactly this media type (asked for by a file suffix or a page), whatever the form."""
+        return cls(media_type if media_type in SELECT_TYPES else None, media_type if media_type in GRAPH_TYPES else None)
+
+    def pick(self, form: str) -> tuple[str, str]:
+        """(media type, writer) for a query of `form`; NotAcceptable when the request takes none."""
+        if form in ("construct", "describe"):
+            if self.graph is None:
+                raise NotAcceptable("RDF (" + ", ".join(GRAPH_ORDER) + ")")
+            return self.graph, GRAPH_TYPES[self.graph]
+        if self.select is None:
+            raise NotAcceptable(", ".join(SELECT_ORDER))
+        return self.select, SELECT_TYPES[self.select]
+
+
+class NotAcceptable(Exception):
+    """No media type the request accepts fits the query's form (406)."""
+
+    def __init__(self, kinds: str):
+        super().__init__(f"cannot produce the requested media type; this query answers in {kinds}")
+
+
+@functools.lru_cache(maxsize=256)
+def choice_for(header: str | None) -> Choice:
+    """The Choice an Accept header makes (clients send the same few headers: kept, not parsed again)."""
+    return Choice(negotiate(header, SELECT_ORDER), negotiate(header, GRAPH_ORDER))
 
 
 def split_suffix(name: str, suffixes: dict[str, str]) -> tuple[str, str | None]:

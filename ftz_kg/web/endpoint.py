@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import hashlib
 import json
 import logging
 import time
 from dataclasses import dataclass
-from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -30,11 +30,11 @@ from ftz_kg.query.binding import ParameterError, bind
 from ftz_kg.query.catalogue import Catalogue, UnknownQuery
 from ftz_kg.search.narrowing import narrowed
 from ftz_kg.web.cache import BoundedCache, Lazy
-from ftz_kg.web.conneg import (GRAPH_ORDER, GRAPH_TYPES, SELECT_ORDER, SELECT_TYPES, negotiate, not_modified, split_suffix,
-                     strong_etag)
+from ftz_kg.web.conneg import (GRAPH_ORDER, SELECT_ORDER, Choice, NotAcceptable, choice_for, negotiate, not_modified,
+                               split_suffix, strong_etag)
 from ftz_kg.query.guard import DATASET_GRAPH, Refused, check_dataset, check_query
 from ftz_kg.remote.client import RemoteError
-from ftz_kg.web import pages, querypages
+from ftz_kg.web import pages, querypages, querystring
 from ftz_kg.web.linkeddata import _lang as page_lang
 from ftz_kg.web.pages import _shell
 from ftz_kg.web.rendering import render
@@ -65,11 +65,12 @@ class Settings:
 
 
 class ResultCache(BoundedCache):
-    """Results by (query, dataset, media type), each with its strong ETag."""
+    """Results by (query, dataset, the media types the request takes), each with its strong ETag
+    and the media type it is written in."""
 
-    def put_answer(self, key, body: bytes, truncated: bool | str, etag: str | None = None) -> str:
+    def put_answer(self, key, body: bytes, truncated: bool | str, media_type: str, etag: str | None = None) -> str:
         etag = etag or strong_etag(body)
-        self.put(key, (body, truncated, etag), len(body))
+        self.put(key, (body, truncated, etag, media_type), len(body))
         return etag
 
 
@@ -115,7 +116,7 @@ def _base(request: Request) -> str:
 
 def _log(request: Request, status: int, started: float, query: str | None) -> None:
     access_log.info(json.dumps({
-        "method": request.method, "path": request.url.path, "status": status,
+        "method": request.method, "path": request.scope["path"], "status": status,
         "duration_ms": round((time.perf_counter() - started) * 1000, 2),
         "query_hash": hashlib.sha256(query.encode("utf-8")).hexdigest()[:16] if query else None,
     }))
@@ -125,31 +126,27 @@ async def _answer(request: Request, query: str, media_type: str | None, default_
                   accept: str | None = None, whole: bool = False) -> Response:
     """Vet, negotiate, run (or take from the cache) and respond.
 
+    Local query workers vet the query themselves (guard.py) and pick the media type by its form;
+    another runner (serve --store) has it vetted here. A cached answer was vetted when it was made.
     An answer over the workers' inline size (1 MiB) is streamed from its worker, and cached once
     sent in full if the cache takes answers that large; `whole` reads it at once instead, for a
     page made from it."""
-    checked = check_query(query)
     check_dataset(list(default_graphs), list(named_graphs))
-    graph_result = checked.form in ("construct", "describe")
-    offered = GRAPH_ORDER if graph_result else SELECT_ORDER
-    chosen = media_type or negotiate(accept if accept is not None else request.headers.get("accept"), offered)
-    if chosen is None or chosen not in offered:
-        kinds = "RDF (" + ", ".join(GRAPH_ORDER) + ")" if graph_result else ", ".join(SELECT_ORDER)
-        raise Refused(406, f"cannot produce the requested media type; this query answers in {kinds}")
-    writer = (GRAPH_TYPES if graph_result else SELECT_TYPES)[chosen]
+    choice = Choice.of(media_type) if media_type else choice_for(
+        accept if accept is not None else request.headers.get("accept"))
     explicit = (bool(default_graphs), bool(named_graphs))
-    key = (query, explicit, chosen)
+    key = (query, explicit, choice)
     cache: ResultCache = request.app.state.cache
     hit = cache.get(key)
     stream = None
     if hit is None:
-        answer = await request.app.state.pool.run(query, writer, explicit)
-        body, truncated, stream = answer.body, answer.truncated, answer.stream
+        answer = await _run(request.app.state.pool, query, choice, explicit)
+        body, truncated, stream, chosen = answer.body, answer.truncated, answer.stream, answer.media_type
         if stream is not None and whole:
             body, stream = await stream.read_all(), None
-        etag = cache.put_answer(key, body, truncated) if stream is None else stream.etag
+        etag = cache.put_answer(key, body, truncated, chosen) if stream is None else stream.etag
     else:
-        body, truncated, etag = hit
+        body, truncated, etag, chosen = hit
     headers = {"Vary": "Accept", "ETag": etag, "Cache-Control": "public, max-age=60"}
     if truncated:
         headers["X-Result-Truncated"] = "true"
@@ -168,25 +165,42 @@ async def _answer(request: Request, query: str, media_type: str | None, default_
         keep = None
         if stream.length <= cache.limit // 4:    # the largest answer the cache keeps (BoundedCache.put)
             def keep(whole_body: bytes) -> None:
-                cache.put_answer(key, whole_body, truncated, etag)
+                cache.put_answer(key, whole_body, truncated, chosen, etag)
         return StreamedAnswer(stream, headers, content_type, keep)
     if request.method in ("GET", "HEAD") and not_modified(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return Response(body, 200, headers=headers, media_type=content_type)
 
 
+async def _run(pool, query: str, choice: Choice, explicit: tuple[bool, bool]):
+    """The answer of `pool` (local workers, or serve --store's runner), with its media type."""
+    if getattr(pool, "vets_queries", False):
+        return await pool.answer(query, choice, explicit)
+    try:
+        chosen, writer = choice.pick(check_query(query).form)
+    except NotAcceptable as refused:
+        raise Refused(406, str(refused)) from None
+    return dataclasses.replace(await pool.run(query, writer, explicit), media_type=chosen)
+
+
 def _form_params(body: bytes) -> dict[str, list[str]]:
     try:   # strict also for %-escapes: parse_qs would quietly turn %FF into U+FFFD and run the query
-        return parse_qs(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+        return querystring.parse(body)
     except UnicodeDecodeError:
         raise Refused(400, "request body is not valid UTF-8") from None
 
 
 def _url_params(request: Request) -> dict[str, list[str]]:
     try:   # strict, as for form bodies: a %FF must not turn into U+FFFD and run
-        return parse_qs(request.url.query, keep_blank_values=True, errors="strict")
+        return querystring.parse(request.scope.get("query_string", b""))
     except UnicodeDecodeError:
         raise Refused(400, "the URL's query string is not valid UTF-8") from None
+
+
+def _target_length(request: Request) -> int:
+    """The length of the request's target, its path and query string (as sent: escapes count)."""
+    scope = request.scope
+    return len(scope.get("raw_path") or scope["path"].encode("utf-8")) + 1 + len(scope.get("query_string", b""))
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -217,7 +231,7 @@ async def sparql(request: Request) -> Response:
     query = None
     status = 500
     try:
-        if len(str(request.url)) > MAX_URL:
+        if _target_length(request) > MAX_URL:
             raise Refused(414, f"request URL longer than {MAX_URL} bytes")
         url_params = _url_params(request)
         if "update" in url_params:
