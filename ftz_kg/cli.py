@@ -580,6 +580,10 @@ def serve_command(host: str, port: int, graph_file: Path | None, store_url: str 
     if loaded.settled:
         app.state.startup_hooks.append(lambda app: loaded.settled())
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # the access log's lines are the message alone: skip gathering what no line shows (the logging
+    # HOWTO's "Optimization"), a tenth of what the web process spends on a cheap query
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     logging.getLogger("httpx").setLevel(logging.WARNING)
     source = f" from {store_url}" if store_url else ""
     click.echo(f"serving {loaded.triples} triples{source} at http://{host}:{port}/sparql", err=True)

@@ -144,7 +144,10 @@ async def _answer(request: Request, query: str, media_type: str | None, default_
         body, truncated, stream, chosen = answer.body, answer.truncated, answer.stream, answer.media_type
         if stream is not None and whole:
             body, stream = await stream.read_all(), None
-        etag = cache.put_answer(key, body, truncated, chosen) if stream is None else stream.etag
+        if stream is None:
+            etag = cache.put_answer(key, body, truncated, chosen, answer.etag if body is answer.body else None)
+        else:
+            etag = stream.etag
     else:
         body, truncated, etag, chosen = hit
     headers = {"Vary": "Accept", "ETag": etag, "Cache-Control": "public, max-age=60"}

@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass
 
 from ftz_kg.query.guard import DATASET_GRAPH, Refused, check_query
-from ftz_kg.web.conneg import GRAPH_TYPES, SELECT_TYPES, Choice, NotAcceptable
+from ftz_kg.web.conneg import GRAPH_TYPES, SELECT_TYPES, Choice, NotAcceptable, strong_etag
 
 QUERY_BASE = "https://w3id.org/ftz-kg/"
 GRAPH_FORMATS = {"turtle": "TURTLE", "json-ld": "JSON_LD", "n-triples": "N_TRIPLES", "rdf-xml": "RDF_XML"}
@@ -77,6 +77,7 @@ class Answer:
     truncated: bool | str     # False, or the limit that cut it: "rows" (True means rows too) or "bytes"
     stream: Stream | None = None   # a large answer, still in its worker
     media_type: str | None = None  # what it is written in, when the worker chose (WorkerPool.answer)
+    etag: str | None = None        # its strong ETag, when the worker computed it
 
 
 @dataclass(frozen=True)
@@ -170,11 +171,12 @@ def _serve(conn, source: bytes | str) -> None:  # pragma: no cover - runs in the
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
         if reply[0] == "ok" and len(reply[1]) > limits.inline_bytes:
-            from ftz_kg.web.conneg import strong_etag
             body = reply[1]
             conn.send(("stream", len(body), reply[2], strong_etag(body), reply[3]))
             if not _hand_over(conn, body):
                 return
+        elif reply[0] == "ok":      # the ETag too: hashed here, beside the other workers, not in the web process
+            conn.send(reply + (strong_etag(reply[1]),))
         else:
             conn.send(reply)
 
@@ -670,4 +672,4 @@ class WorkerPool:
         self._release(worker, healthy=True)
         if reply[0] == "error":
             raise Refused(reply[1], reply[2])
-        return Answer(reply[1], reply[2], None, reply[3])
+        return Answer(reply[1], reply[2], None, reply[3], reply[4])
