@@ -9,8 +9,8 @@ Oxigraph's own server (`oxigraph serve-read-only`), all on loopback, and loads e
   questions (only ftz-kg caches; the peers answer it like any other request).
 
 Needs: `apt-get install wrk`, `pip install rdflib-endpoint oxigraph`. Prints requests/s and p50/p99
-per server and the ratios the issue targets (≥ 8x rdflib-endpoint and ≥ 0.5x Oxigraph uncached;
-≥ 1x Oxigraph cached; p99 < 10 ms).
+per server and the ratios the issues target (≥ 8x rdflib-endpoint; ≥ 1x Oxigraph uncached, issue
+21; ≥ 1x Oxigraph cached; p99 < 10 ms). `ftz-kg serve` runs with its default `--workers`.
 
     python benchmarks/serve_load.py [--seconds 10] [--queries parallel-approval,measures-by-zone,...] [--json out.json]
 """
