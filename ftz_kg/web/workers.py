@@ -119,9 +119,9 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the worker process
 
 def _yield_to_the_web_process() -> None:  # pragma: no cover - runs in the worker process
     """Run as a batch task (Linux): a worker woken by a query does not preempt the process that
-    woke it. Every request goes through the web process; when sending a query put it off the CPU
-    until the worker had run, the requests behind it waited (a tenth of a millisecond per request,
-    two cores, four clients). The worker's share of the CPU is unchanged."""
+    woke it. Every request goes through the web process, and sending a query used to put it off its
+    core until the worker had run, while the requests behind it waited (118 µs per request, four
+    clients on two cores). The worker's share of the CPU is unchanged."""
     try:
         os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
     except (AttributeError, OSError):
