@@ -553,6 +553,39 @@ def test_the_query_worker_vets_the_query_and_picks_the_media_type_by_its_form():
     assert construct[:2] == (200, "text/turtle") and b'"x"' in construct[2]
 
 
+def test_one_client_after_another_gets_the_worker_that_finished_last():
+    """Idle workers are given out last-finished first (its caches are warm): queries asked one after
+    another all go to one worker while the others stay idle."""
+    import asyncio
+
+    from ftz_kg.web.conneg import Choice
+    from ftz_kg.web.workers import WorkerPool
+
+    triples = b"<https://w3id.org/ftz-kg/zone/x> <http://www.w3.org/2000/01/rdf-schema#label> \"x\" .\n"
+
+    async def ask():
+        pool = WorkerPool(triples, size=3)
+        pool.start()
+        sent_to = []
+        original = pool._sent
+
+        async def recording(request):
+            worker = await original(request)
+            sent_to.append(worker)
+            return worker
+        pool._sent = recording
+        try:
+            for n in range(6):
+                answer = await pool.answer(f"SELECT ?o {{ ?s ?p ?o }} # {n}", Choice("text/csv", None))
+                assert answer.body.decode().splitlines() == ["o", "x"]
+        finally:
+            pool.close()
+        return sent_to
+
+    sent_to = asyncio.run(ask())
+    assert len(sent_to) == 6 and len(set(sent_to)) == 1
+
+
 @pytest.mark.hardening   # the endpoint's limits are part of the hardening battery
 def test_access_log_start_up_check_and_graceful_shutdown(tmp_path):
     broken = tmp_path / "broken.ttl"

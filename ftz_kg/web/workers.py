@@ -362,6 +362,14 @@ def _settle(future: asyncio.Future, error: BaseException | None) -> None:
             future.set_exception(error)
 
 
+def _idle_workers() -> asyncio.LifoQueue:
+    """The idle workers, the one that finished last given out first: its caches are still warm.
+    Handed out in turn, one client asking after another met a worker idle the longest each time
+    (`zones-by-batch`, one client: 681 requests/s in turn, 1,037 last-first; Oxigraph's server 834).
+    Requests waiting for a worker are still served in the order they came."""
+    return asyncio.LifoQueue()
+
+
 class WorkerError(Exception):
     """The worker stopped answering (it crashed, was killed or its pipe broke)."""
 
@@ -446,14 +454,14 @@ class WorkerPool:
     def start(self) -> None:
         """Start the workers (blocking); call from the event loop's start-up."""
         self._loop = asyncio.get_running_loop()
-        self._idle = asyncio.Queue()
+        self._idle = _idle_workers()
         for _ in range(self.size):
             self._adopt(_Worker(self._context, self.source))
 
     async def start_async(self) -> None:
         """Start the workers without blocking the event loop (for a reload while serving)."""
         self._loop = asyncio.get_running_loop()
-        self._idle = asyncio.Queue()
+        self._idle = _idle_workers()
         workers = await asyncio.to_thread(lambda: [_Worker(self._context, self.source) for _ in range(self.size)])
         for worker in workers:
             self._adopt(worker)
