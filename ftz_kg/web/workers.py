@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass
 
 from ftz_kg.query.guard import DATASET_GRAPH, Refused, check_query
-from ftz_kg.web.conneg import GRAPH_TYPES, SELECT_TYPES, Choice, NotAcceptable, strong_etag
+from ftz_kg.web.conneg import Choice, NotAcceptable, strong_etag
 
 QUERY_BASE = "https://w3id.org/ftz-kg/"
 GRAPH_FORMATS = {"turtle": "TURTLE", "json-ld": "JSON_LD", "n-triples": "N_TRIPLES", "rdf-xml": "RDF_XML"}
@@ -607,12 +607,6 @@ class WorkerPool:
         finally:
             if answer is None or answer.stream is None:     # a stream counts until it is closed
                 self._in_flight -= 1
-
-    async def run(self, query: str, writer: str, explicit_dataset: tuple[bool, bool] = (False, False)) -> Answer:
-        """Vet and answer with this writer (the interface of serve --store's runner)."""
-        media_type = next((t for t, w in SELECT_TYPES.items() if w == writer), None)
-        graph_type = next((t for t, w in GRAPH_TYPES.items() if w == writer), None)
-        return await self.answer(query, Choice(media_type, graph_type), explicit_dataset)
 
     async def _sent(self, request) -> _Worker:
         """A live worker, the request sent to it."""
