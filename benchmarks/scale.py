@@ -134,12 +134,11 @@ def run_child(stage: str, dump: Path, runs: int) -> dict:
 
 MIX = ["parallel-approval", "measures-by-zone", "experiences-by-agency", "agencies-ranked", "zones-by-batch",
        "label-search"]
-WRK_MIX = """
+WRK_MIX_REQUESTS = """
 paths = {%s}
-counter = 0
-request = function()
+function request()
   counter = counter + 1
-  local path = string.gsub(paths[(counter %% #paths) + 1], "BUST", tostring(counter))
+  local path = string.gsub(paths[(counter %% #paths) + 1], "BUST", run_id .. "-" .. thread_id .. "-" .. counter)
   return wrk.format("GET", path, {["Accept"] = "application/sparql-results+json"})
 end
 """
@@ -192,7 +191,7 @@ def serve_stage(dump: Path, folder: Path, http_seconds: int) -> dict:
     from ftz_kg.query.store import OxigraphEngine, load_ntriples
 
     sys.path.insert(0, str(HERE))
-    from serve_load import free_port, wrk
+    from serve_load import WRK_UNIQUE, free_port, wrk
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -226,7 +225,7 @@ def serve_stage(dump: Path, folder: Path, http_seconds: int) -> dict:
                 paths.append('"/sparql?query=' + quote(text, safe="") + '"')
             del engine
             script = folder / "mix.lua"
-            script.write_text(WRK_MIX % ", ".join(paths), encoding="utf-8")
+            script.write_text(WRK_UNIQUE + WRK_MIX_REQUESTS % ", ".join(paths), encoding="utf-8")
             accept = "application/sparql-results+json"
             wrk(base + "/sparql", accept, 2, script, 4, 4)      # warm-up, discarded
             for connections in (1, 4):

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from urllib.parse import quote
 
@@ -41,11 +42,25 @@ from ftz_kg.query.store import OxigraphEngine  # noqa: E402
 
 DEFAULT_QUERIES = ["parallel-approval", "measures-by-zone", "experiences-by-agency", "agencies-ranked",
                    "zones-by-batch", "label-search"]
-WRK_SCRIPT = """
-counter = 0
-request = function()
+# Every request distinct, across wrk's threads and across runs: wrk's threads each run this
+# script in a Lua state of their own, where math.random gives every thread (and every run) the
+# same numbers, so a counter or a random number alone repeats requests a result cache answers.
+# Each run passes a token of its own (wrk(): `-- TOKEN`); each thread numbers its requests.
+WRK_UNIQUE = """
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_id", threads)
+end
+function init(args)
+  run_id = args[1]
+  counter = 0
+end
+"""
+WRK_SCRIPT = WRK_UNIQUE + """
+function request()
   counter = counter + 1
-  local path = string.gsub(wrk.path, "BUST", tostring(counter) .. "-" .. tostring(math.random(1000000000)))
+  local path = string.gsub(wrk.path, "BUST", run_id .. "-" .. thread_id .. "-" .. counter)
   return wrk.format("GET", path)
 end
 """
@@ -74,7 +89,7 @@ def wrk(url: str, accept: str, seconds: int, script: Path | None, connections: i
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Accept: {accept}"]
     if script:
         command += ["-s", str(script)]
-    out = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(command + [url, "--", uuid.uuid4().hex], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
     def ms(label):

@@ -1,0 +1,97 @@
+"""The load benchmarks' "uncached" requests are all distinct, so that no result cache answers them.
+
+benchmarks/serve_load.py and benchmarks/scale.py make every request different with a wrk script.
+wrk runs that script in one Lua state per thread, where math.random returns the same numbers in
+every thread and every run: a counter or a random number alone repeated each request once per
+thread, and a measured run repeated its warm-up's requests, which ftz-kg's result cache then
+answered (its peers have none). Here wrk loads a counting HTTP server with both scripts, twice
+each, as the benchmarks do (a warm-up, then the measured run), and no request may come twice.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+from scale import WRK_MIX_REQUESTS  # noqa: E402
+from serve_load import WRK_SCRIPT, WRK_UNIQUE, wrk  # noqa: E402
+
+
+
+@pytest.fixture(autouse=True)
+def _wrk_installed():
+    assert shutil.which("wrk"), "Debian's wrk is missing: scripts/install-test-deps installs it"
+
+
+@pytest.fixture()
+def counting_server():
+    """An HTTP server on loopback that answers every GET with an empty 200 and counts its targets."""
+    seen: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            with lock:
+                seen[self.path] += 1
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+        def handle(self):
+            try:
+                super().handle()
+            except ConnectionError:     # wrk drops its connections when its time is up
+                pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_serve_load_requests_are_distinct_across_threads_and_runs(counting_server, tmp_path):
+    base, seen = counting_server
+    script = tmp_path / "bust.lua"
+    script.write_text(WRK_SCRIPT, encoding="utf-8")
+    for _ in range(2):      # a warm-up, then the measured run
+        wrk(f"{base}/sparql?query=SELECT%0A%23%20BUST", "application/sparql-results+json", 1, script, 4, 2)
+    repeated = {path: count for path, count in seen.items() if count > 1}
+    assert sum(seen.values()) > 100
+    assert not repeated, f"{len(repeated)} requests sent more than once, e.g. {next(iter(repeated))}"
+    assert all(path.startswith("/sparql?query=SELECT%0A%23%20") for path in seen)
+    # each request names its run, its thread and its number: two runs, two threads each
+    runs = {path.rsplit("%20", 1)[1].split("-")[0] for path in seen}
+    threads = {tuple(path.rsplit("%20", 1)[1].split("-")[:2]) for path in seen}
+    assert len(runs) == 2 and len(threads) == 4
+
+
+def test_scale_mix_requests_are_distinct_across_threads_and_runs(counting_server, tmp_path):
+    base, seen = counting_server
+    script = tmp_path / "mix.lua"
+    paths = ['"/sparql?query=A%23BUST"', '"/sparql?query=B%23BUST"']
+    script.write_text(WRK_UNIQUE + WRK_MIX_REQUESTS % ", ".join(paths), encoding="utf-8")
+    for connections in (4, 1, 4):       # scale.py: a warm-up, then c1 and c4
+        wrk(f"{base}/sparql", "application/sparql-results+json", 1, script, connections, connections)
+    repeated = [path for path, count in seen.items() if count > 1]
+    assert sum(seen.values()) > 100
+    assert not repeated, f"{len(repeated)} requests sent more than once, e.g. {repeated[0]}"
+    # both queries of the mix are asked
+    assert {path.split("%23")[0] for path in seen} == {"/sparql?query=A", "/sparql?query=B"}
