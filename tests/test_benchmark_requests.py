@@ -25,7 +25,6 @@ from scale import WRK_MIX_REQUESTS  # noqa: E402
 from serve_load import WRK_SCRIPT, WRK_UNIQUE, wrk  # noqa: E402
 
 
-
 @pytest.fixture(autouse=True)
 def _wrk_installed():
     assert shutil.which("wrk"), "Debian's wrk is missing: scripts/install-test-deps installs it"
