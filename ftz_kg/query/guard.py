@@ -21,6 +21,7 @@ overflows its stack (the process dies of SIGSEGV) on chains a few thousand long,
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -48,16 +49,22 @@ MAX_PATH_STEPS = 256
 
 _UPDATE_KEYWORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"}
 _FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
+# The tokens that may hold a `#`, a quote or a `<`, read by the scan and by vet()'s memo key
+# (_shape_of); each alternative starts with a literal character, which lets the regex engine skip
+# to the next candidate without trying at every position.
+_COMMENT = r"\#[^\n\r]*"
+_STRING = r"""'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
+              |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*\""""
+_IRI = r"""<(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>"""
 # Whitespace before a token is part of its match (one C-level step rather than a failed search at
 # every blank); the token itself is the named group that matched. The scan reads the text without
 # its trailing whitespace, so that every match succeeds where it starts: a long blank run at the
 # end would otherwise be searched again from each of its characters.
 _TOKEN = re.compile(r"""
     \s*+(?:
-    (?P<comment>\#[^\n\r]*)
-  | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
-               |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
-  | (?P<iri><(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)
+    (?P<comment>""" + _COMMENT + """)
+  | (?P<string>""" + _STRING + """)
+  | (?P<iri>""" + _IRI + r""")
   | (?P<var>[?$]\w*)
   | (?P<pname>(?:[^\W\d][\w.\-]*)?:(?:[\w.\-:%]|\\[_~.\-!$&'()*+,;=/?\#@%])*)
   | (?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
@@ -66,6 +73,11 @@ _TOKEN = re.compile(r"""
   | (?P<close>[})\]])
   | (?P<other>\S)
     )""", re.X)
+_OPAQUE = re.compile(_COMMENT + "|" + _STRING + "|" + _IRI, re.X)
+
+MEMO_ENTRIES = 256          # verdicts vet() keeps (least recently used dropped first)
+MEMO_KEY_CHARS = 8 * 1024   # the longest shape kept: 256 of them take at most 8 MiB
+
 # Tokens after which `<` may be the engine's less-than rather than the start of an IRI.
 _OPERANDS = {"var", "iri", "string", "pname", "number", "word", "close"}
 # Inside such a `<...>`, these let the engine's reading part from ours (a comment, a string, a
@@ -449,8 +461,8 @@ class _Shape:
             raise Refused(400, f"query nested deeper than {MAX_NESTING} levels")
 
 
-def check_query(query: str) -> Checked:
-    """Vet a query's text; returns its form or raises Refused."""
+def _check_text(query: str) -> None:
+    """What the query's text must be before it is read: Unicode, within the size limit, not blank."""
     try:
         size = len(query.encode("utf-8"))
     except UnicodeEncodeError:   # lone surrogates: no engine can take them
@@ -459,6 +471,61 @@ def check_query(query: str) -> Checked:
         raise Refused(413, f"query longer than {MAX_QUERY_BYTES} bytes")
     if not query.strip():
         raise Refused(400, "empty query")
+
+
+def vet(query: str) -> Checked:
+    """check_query's verdict, remembered by the query's shape: its text without comments and with
+    each string's content replaced (_shape_of). The checks read neither, so queries that differ
+    only there (the same question asked with another literal, or another comment) share a verdict,
+    and the scan, a third of a cheap query's time in its worker, runs once per shape. A query with
+    a backslash is checked in full: an escape may hide a `#` or a quote in a name."""
+    if "\\" in query:
+        return check_query(query)
+    _check_text(query)
+    shape = _shape_of(query)
+    if len(shape) > MEMO_KEY_CHARS or not shape.strip():    # too large to keep, or comments alone
+        return check_query(query)
+    verdict = _verdict(shape)
+    if isinstance(verdict, Checked):
+        return verdict
+    raise Refused(*verdict)
+
+
+@functools.lru_cache(maxsize=MEMO_ENTRIES)
+def _verdict(shape: str) -> Checked | tuple[int, str]:
+    try:
+        return check_query(shape)
+    except Refused as refused:
+        return (refused.status, str(refused))
+
+
+def _shape_of(query: str) -> str:
+    """The query without its comments, each string's content replaced by a blank or a line break. Comments,
+    strings and IRIs are matched where the scan (_TOKEN) matches them: no other token of a query
+    without backslashes holds a `#`, a quote or a `<`, and a comment ends before a line break, so
+    that what follows it still follows a line break."""
+    return _OPAQUE.sub(_stand_in, query)
+
+
+def _stand_in(match: re.Match) -> str:
+    text = match.group()
+    first = text[0]
+    if first == "#":
+        return ""
+    if first == "<":
+        return text
+    # The content becomes a blank (short strings) or a line break (long ones, which may hold line
+    # breaks): what the scan tries from an earlier `<` or lone quote and fails over the content
+    # fails over its stand-in too (an IRI stops at either, a string begun at a lone quote only at
+    # a line break, and the stand-in holds no quote that would close it).
+    if text[:3] in ("'''", '"""'):     # only a long string starts with three quotes
+        return text[:3] + "\n" + text[:3]
+    return first + " " + first
+
+
+def check_query(query: str) -> Checked:
+    """Vet a query's text; returns its form or raises Refused."""
+    _check_text(query)
     brackets: list[str] = []
     form = None
     previous: tuple[str | None, str] = (None, "")   # the last token but comments: (kind, text)

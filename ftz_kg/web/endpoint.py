@@ -32,7 +32,7 @@ from ftz_kg.search.narrowing import narrowed
 from ftz_kg.web.cache import BoundedCache, Lazy
 from ftz_kg.web.conneg import (GRAPH_ORDER, SELECT_ORDER, Choice, NotAcceptable, choice_for, negotiate, not_modified,
                                split_suffix, strong_etag)
-from ftz_kg.query.guard import DATASET_GRAPH, Refused, check_dataset, check_query
+from ftz_kg.query.guard import DATASET_GRAPH, Refused, check_dataset, vet
 from ftz_kg.remote.client import RemoteError
 from ftz_kg.web import pages, querypages, querystring
 from ftz_kg.web.linkeddata import _lang as page_lang
@@ -180,7 +180,7 @@ async def _run(pool, query: str, choice: Choice, explicit: tuple[bool, bool]):
     if getattr(pool, "vets_queries", False):
         return await pool.answer(query, choice, explicit)
     try:
-        chosen, writer = choice.pick(check_query(query).form)
+        chosen, writer = choice.pick(vet(query).form)
     except NotAcceptable as refused:
         raise Refused(406, str(refused)) from None
     return dataclasses.replace(await pool.run(query, writer, explicit), media_type=chosen)

@@ -32,7 +32,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from ftz_kg.query.guard import DATASET_GRAPH, Refused, check_query
+from ftz_kg.query.guard import DATASET_GRAPH, Refused, vet
 from ftz_kg.web.conneg import Choice, NotAcceptable, strong_etag
 
 QUERY_BASE = "https://w3id.org/ftz-kg/"
@@ -203,7 +203,7 @@ def _vet_and_evaluate(store, query: str, choice: Choice, explicit_dataset, limit
     rather than in the web process: there they took a third of its time per request, and it is
     the one process every request goes through, while the workers run side by side."""
     try:
-        media_type, writer = choice.pick(check_query(query).form)
+        media_type, writer = choice.pick(vet(query).form)
     except Refused as refused:
         return ("error", refused.status, str(refused))
     except NotAcceptable as refused:
