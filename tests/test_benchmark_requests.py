@@ -10,19 +10,22 @@ each, as the benchmarks do (a warm-up, then the measured run), and no request ma
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
+from ftz_kg.query.guard import _shape_of  # noqa: E402
 from scale import WRK_MIX_REQUESTS  # noqa: E402
-from serve_load import WRK_SCRIPT, WRK_UNIQUE, wrk  # noqa: E402
+from serve_load import NEW_SHAPE, WRK_SCRIPT, WRK_UNIQUE, wrk  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -80,6 +83,22 @@ def test_serve_load_requests_are_distinct_across_threads_and_runs(counting_serve
     runs = {path.rsplit("%20", 1)[1].split("-")[0] for path in seen}
     threads = {tuple(path.rsplit("%20", 1)[1].split("-")[:2]) for path in seen}
     assert len(runs) == 2 and len(threads) == 4
+
+
+def test_new_shape_requests_declare_a_prefix_of_their_own(counting_server, tmp_path):
+    """serve_load's "new shape" case: the token names the prefix too, so that no two requests share
+    a shape and the guard's memo of verdicts answers none of them."""
+    base, seen = counting_server
+    script = tmp_path / "bust.lua"
+    script.write_text(WRK_SCRIPT, encoding="utf-8")
+    query = quote(NEW_SHAPE + "ASK {}" + chr(10) + "# BUST", safe="")
+    wrk(f"{base}/sparql?query={query}", "application/sparql-results+json", 1, script, 4, 2)
+    assert sum(seen.values()) > 50 and max(seen.values()) == 1
+    texts = [unquote(path.split("?query=", 1)[1]) for path in seen]
+    for text in texts:
+        declared = re.fullmatch(r"PREFIX b([0-9a-f]+-\d+-\d+): <urn:ftz-kg:bench:>\nASK \{\}\n# (\S+)", text)
+        assert declared and declared.group(1) == declared.group(2), text
+    assert len({_shape_of(text) for text in texts}) == len(texts)
 
 
 def test_scale_mix_requests_are_distinct_across_threads_and_runs(counting_server, tmp_path):
