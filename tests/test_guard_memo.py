@@ -30,7 +30,8 @@ PIECES = ['"', "'", '"""', "'''", "#", "<", ">", "\n", "\r", " ", "\t", "{", "}"
           "ASK", "CONSTRUCT", "WHERE", "<a#b>", "<a'b>", "<http://x/>", "<<", ">>", "@en", "zh-Hans", "^^", "&&",
           "||", "x", "FILTER", "ex:f", "xsd:integer", "PREFIX", "ex:", "SERVICE", "FROM", "NAMED", "bif:x", "DEFINE",
           "`", "1", "12", ".", ";", ",", "/", "|", "^", "!", "+", "*", "a", "# c\n", "'s'", '"a"', "'''q'''",
-          '"""\r"""', "'a b'", '"<"', "'>'", "#>", "<x", "'#'", "VALUES", "BIND", "AS", "COUNT", "INSERT", "é", "四川"]
+          '"""\r"""', "'a b'", '"<"', "'>'", "#>", "<x", "'#'", "VALUES", "BIND", "AS", "COUNT", "INSERT", "é", "四川",
+          "\u2028", "\x85", "\u3000", "\x0b", "\x0c", "\x00"]
 FUZZ = settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SERVICE = "SERVICE (federated query) is not allowed on this endpoint"
 NOT_A_QUERY = "not a SPARQL query (SELECT, ASK, CONSTRUCT or DESCRIBE expected)"
