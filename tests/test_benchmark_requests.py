@@ -35,7 +35,9 @@ def _wrk_installed():
 
 @pytest.fixture()
 def counting_server():
-    """An HTTP server on loopback that answers every GET with an empty 200 and counts its targets."""
+    """An HTTP server on loopback that answers every GET with an empty 200 and counts its targets;
+    yields its URL and a function giving the counts so far (a copy: a handler may still be adding
+    one after wrk has returned)."""
     seen: Counter[str] = Counter()
     lock = threading.Lock()
 
@@ -63,18 +65,23 @@ def counting_server():
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+        def counts() -> Counter[str]:
+            with lock:
+                return Counter(seen)
+
+        yield f"http://127.0.0.1:{server.server_address[1]}", counts
     finally:
         server.shutdown()
         server.server_close()
 
 
 def test_serve_load_requests_are_distinct_across_threads_and_runs(counting_server, tmp_path):
-    base, seen = counting_server
+    base, counts = counting_server
     script = tmp_path / "bust.lua"
     script.write_text(WRK_SCRIPT, encoding="utf-8")
     for _ in range(2):      # a warm-up, then the measured run
         wrk(f"{base}/sparql?query=SELECT%0A%23%20BUST", "application/sparql-results+json", 1, script, 4, 2)
+    seen = counts()
     repeated = {path: count for path, count in seen.items() if count > 1}
     assert sum(seen.values()) > 100
     assert not repeated, f"{len(repeated)} requests sent more than once, e.g. {next(iter(repeated))}"
@@ -88,11 +95,12 @@ def test_serve_load_requests_are_distinct_across_threads_and_runs(counting_serve
 def test_new_shape_requests_declare_a_prefix_of_their_own(counting_server, tmp_path):
     """serve_load's "new shape" case: the token names the prefix too, so that no two requests share
     a shape and the guard's memo of verdicts answers none of them."""
-    base, seen = counting_server
+    base, counts = counting_server
     script = tmp_path / "bust.lua"
     script.write_text(WRK_SCRIPT, encoding="utf-8")
     query = quote(NEW_SHAPE + "ASK {}" + chr(10) + "# BUST", safe="")
     wrk(f"{base}/sparql?query={query}", "application/sparql-results+json", 1, script, 4, 2)
+    seen = counts()
     assert sum(seen.values()) > 50 and max(seen.values()) == 1
     texts = [unquote(path.split("?query=", 1)[1]) for path in seen]
     for text in texts:
@@ -102,12 +110,13 @@ def test_new_shape_requests_declare_a_prefix_of_their_own(counting_server, tmp_p
 
 
 def test_scale_mix_requests_are_distinct_across_threads_and_runs(counting_server, tmp_path):
-    base, seen = counting_server
+    base, counts = counting_server
     script = tmp_path / "mix.lua"
     paths = ['"/sparql?query=A%23BUST"', '"/sparql?query=B%23BUST"']
     script.write_text(WRK_UNIQUE + WRK_MIX_REQUESTS % ", ".join(paths), encoding="utf-8")
     for connections in (4, 1, 4):       # scale.py: a warm-up, then c1 and c4
         wrk(f"{base}/sparql", "application/sparql-results+json", 1, script, connections, connections)
+    seen = counts()
     repeated = [path for path, count in seen.items() if count > 1]
     assert sum(seen.values()) > 100
     assert not repeated, f"{len(repeated)} requests sent more than once, e.g. {repeated[0]}"

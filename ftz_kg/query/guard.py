@@ -3,7 +3,9 @@
 A public endpoint refuses what it does not need: updates of any kind, `SERVICE` (Oxigraph, rdflib
 and other engines make outbound requests for it), `FROM` / `FROM NAMED` naming anything but our own
 graph (engines may load files or URLs), oversized and absurdly nested queries. The checks work on
-a token scan that skips strings, IRIs and comments, so they are cheap and never run the query.
+a token scan that skips strings, IRIs and comments, so they are cheap and never run the query;
+vet() remembers their verdicts by the query's shape, which comments and string contents do
+not change.
 
 The scan must read the text as the engine does, or a keyword it takes for part of a string, IRI or
 comment reaches the engine: comments end at CR as well as LF, IRIs may hold `\\uXXXX` escapes,
@@ -477,8 +479,8 @@ def vet(query: str) -> Checked:
     """check_query's verdict, remembered by the query's shape: its text without comments and with
     each string's content replaced (_shape_of). The checks read neither, so queries that differ
     only there (the same question asked with another literal, or another comment) share a verdict,
-    and the scan, a third of a cheap query's time in its worker, runs once per shape. A query with
-    a backslash is checked in full: an escape may hide a `#` or a quote in a name."""
+    and the checks (0.2-0.5 ms on a canned query) run once per shape. A query with a backslash is
+    checked in full: an escape may hide a `#` or a quote in a name."""
     if "\\" in query:
         return check_query(query)
     _check_text(query)
@@ -500,10 +502,10 @@ def _verdict(shape: str) -> Checked | tuple[int, str]:
 
 
 def _shape_of(query: str) -> str:
-    """The query without its comments, each string's content replaced by a blank or a line break. Comments,
-    strings and IRIs are matched where the scan (_TOKEN) matches them: no other token of a query
-    without backslashes holds a `#`, a quote or a `<`, and a comment ends before a line break, so
-    that what follows it still follows a line break."""
+    """The query without its comments, each string's content replaced by a blank or a line break.
+    Comments, strings and IRIs are matched where the scan (_TOKEN) matches them: no other token of a
+    query without backslashes holds a `#`, a quote or a `<`, and a comment ends before a line break,
+    so that what follows it still follows a line break."""
     return _OPAQUE.sub(_stand_in, query)
 
 
