@@ -39,7 +39,7 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from serve_load import WRK_SCRIPT, free_port, wait_ready, wrk  # noqa: E402
+from serve_load import WRK_SCRIPT, free_port, stop_servers, wait_ready, wrk  # noqa: E402
 
 DEFAULT_QUERIES = ["zones-by-batch", "experiences-by-agency", "parallel-approval"]
 LAYERS = ("engine", "guard", "starlette")
@@ -214,14 +214,7 @@ def main() -> int:
             rows.append({"query": name, "rps": runs})
             print(f"measured {name}", file=sys.stderr)
     finally:
-        for process in servers.values():
-            process.terminate()
-        for process in servers.values():
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        shutil.rmtree(work, ignore_errors=True)
+        stop_servers(servers.values(), work)
 
     print(f"{len(graph)} triples; {processes} processes (prefork) or query workers (ftz-kg serve); wrk -t2 -c4, "
           f"{args.rounds} interleaved rounds of {args.seconds} s; median requests/s (ratio to Oxigraph's server)")

@@ -90,6 +90,19 @@ def wait_ready(url: str, process: subprocess.Popen, seconds: float = 180) -> Non
     raise RuntimeError(f"not ready: {url}")
 
 
+def stop_servers(processes, work: Path) -> None:
+    """Terminate the servers (killed after 10 s) and remove their working folder."""
+    processes = list(processes)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def wrk(url: str, accept: str, seconds: int, script: Path | None, connections: int = 4, threads: int = 2) -> dict:
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Accept: {accept}"]
     if script:
@@ -182,14 +195,7 @@ def main() -> int:
             rows.append(row)
             print(f"measured {name}", file=sys.stderr)
     finally:
-        for process in servers.values():
-            process.terminate()
-        for process in servers.values():
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        shutil.rmtree(work, ignore_errors=True)
+        stop_servers(servers.values(), work)
 
     errors = sum(r[c]["errors"] for r in rows for c in r if c != "query")
     print(f"{len(graph)} triples; wrk -t2 -c4 -d{args.seconds}s per case; loopback; requests/s (p50 / p99 ms); "
