@@ -132,16 +132,12 @@ def serve_prefork(ntriples: Path, port: int, processes: int, layer: str) -> None
 
 
 def _serve_child(listener: socket.socket, ntriples: Path, layer: str) -> None:
-    import ctypes
-
-    import pyoxigraph as ox
     import uvicorn
 
-    from ftz_kg.query.guard import DATASET_GRAPH
+    from ftz_kg.web.workers import _die_with_parent, _open
 
-    ctypes.CDLL(None).prctl(1, int(signal.SIGKILL), 0, 0, 0)    # PR_SET_PDEATHSIG: die with the parent
-    store = ox.Store()      # a store of its own, as each query worker has
-    store.load(ntriples.read_bytes(), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(DATASET_GRAPH), lenient=True)
+    _die_with_parent()
+    store = _open(ntriples.read_bytes())     # a store of its own, loaded as each query worker loads it
     app = _starlette_app(store) if layer == "starlette" else _asgi_app(store, guard=layer == "guard")
     config = uvicorn.Config(app, log_level="error", access_log=False, http="httptools", loop="uvloop")
     uvicorn.Server(config).run(sockets=[listener])
