@@ -14,11 +14,13 @@ evaluate in process, with no time limit, no result cache and no worker to kill:
   (security headers, CORS), its strict query-string parser and content negotiation.
 
 None of them is a server to use: each shows what one layer costs, and what the prefork model
-could reach at best. Loads each with wrk as `serve_load.py` does (every request distinct),
-rounds interleaved so that a machine whose speed drifts treats all alike; prints medians and the
-ratio to Oxigraph's server.
+could reach at best. Beside them, `ftz-kg serve --processes N` (the prefork model in the product:
+a time limit, the result cache, the pages; `--processes 2,4`, or N:W for `--workers W` too).
+Loads each with wrk as `serve_load.py` does (every request distinct), rounds interleaved so that
+a machine whose speed drifts treats all alike; prints medians and the ratio to Oxigraph's server.
 
-    python benchmarks/serve_ceiling.py [--rounds 3] [--seconds 3] [--queries zones-by-batch,...] [--json out.json]
+    python benchmarks/serve_ceiling.py [--rounds 3] [--seconds 3] [--queries zones-by-batch,...]
+        [--processes 2,4] [--layers engine,guard,starlette] [--json out.json]
 """
 
 from __future__ import annotations
@@ -149,6 +151,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=3)
     parser.add_argument("--queries", default=",".join(DEFAULT_QUERIES))
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--processes", default="2,4",
+                        help="comma-separated: also measure `ftz-kg serve --processes N` for each N, or N:W for "
+                             "`--processes N --workers W` (empty: none)")
+    parser.add_argument("--layers", default=",".join(LAYERS), help="the prefork layers to measure (empty: none)")
     parser.add_argument("--serve", nargs=4, metavar=("NTRIPLES", "PORT", "PROCESSES", "LAYER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -175,12 +181,19 @@ def main() -> int:
     subprocess.run(["oxigraph", "load", "--location", str(work / "oxigraph"), "--file", str(ntriples)],
                    check=True, capture_output=True)
     processes = default_count()     # as many as `ftz-kg serve` starts query workers
-    ports = {name: free_port() for name in ("ftz-kg serve", *(f"prefork-{layer}" for layer in LAYERS), "oxigraph")}
+    layers = [layer for layer in args.layers.split(",") if layer]
+    counts = {f"serve --processes {n.replace(':', ' --workers ')}": n.split(":") for n in args.processes.split(",") if n}
+    names = ("ftz-kg serve", *counts, *(f"prefork-{layer}" for layer in layers), "oxigraph")
+    ports = {name: free_port() for name in names}
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     servers = {"ftz-kg serve": subprocess.Popen([sys.executable, "-m", "ftz_kg.cli", "serve", "--graph", str(turtle),
                                                  "--port", str(ports["ftz-kg serve"])], env=env, **quiet)}
-    for layer in LAYERS:
+    for name, (n, *w) in counts.items():
+        servers[name] = subprocess.Popen([sys.executable, "-m", "ftz_kg.cli", "serve", "--graph", str(turtle),
+                                          "--processes", n, *(["--workers", w[0]] if w else []),
+                                          "--port", str(ports[name])], env=env, **quiet)
+    for layer in layers:
         servers[f"prefork-{layer}"] = subprocess.Popen(
             [sys.executable, __file__, "--serve", str(ntriples), str(ports[f"prefork-{layer}"]), str(processes), layer],
             env=env, **quiet)

@@ -13,7 +13,10 @@ Oxigraph's own server (`oxigraph serve-read-only`), all on loopback, and loads e
 
 Needs: `apt-get install wrk`, `pip install rdflib-endpoint oxigraph`. Prints requests/s and p50/p99
 per server and the ratios the issues target (≥ 8x rdflib-endpoint; ≥ 1x Oxigraph uncached, issue
-21; ≥ 1x Oxigraph cached; p99 < 10 ms). `ftz-kg serve` runs with its default `--workers`.
+21; ≥ 1x Oxigraph cached; p99 < 10 ms). `ftz-kg serve` runs twice: as it starts by default (one
+web process, `--workers` query workers), and with `--processes N` (N serving processes that run
+their queries themselves; N: --processes, by default the CPU cores + 2, as many as the default
+server starts query workers).
 
     python benchmarks/serve_load.py [--seconds 10] [--queries parallel-approval,measures-by-zone,...] [--json out.json]
 """
@@ -126,6 +129,8 @@ def main() -> int:
     parser.add_argument("--queries", default=",".join(DEFAULT_QUERIES), help="comma-separated, or 'all'")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--workers", type=int, default=None, help="ftz-kg serve --workers (default: its own)")
+    parser.add_argument("--processes", type=int, default=None,
+                        help="ftz-kg serve --processes of the second ftz-kg server (default: the CPU cores + 2)")
     args = parser.parse_args()
     for tool in ("wrk", "oxigraph", "rdflib-endpoint"):
         if not shutil.which(tool):
@@ -143,13 +148,19 @@ def main() -> int:
     subprocess.run(["oxigraph", "load", "--location", str(work / "oxigraph"), "--file", str(work / "graph.nt")],
                    check=True, capture_output=True)
 
-    ports = {name: free_port() for name in ("ftz-kg", "oxigraph", "rdflib-endpoint")}
+    from ftz_kg.web.workers import default_count
+    processes = args.processes or default_count()
+    ports = {name: free_port() for name in ("ftz-kg", "ftz-kg processes", "oxigraph", "rdflib-endpoint")}
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    workers = ["--workers", str(args.workers)] if args.workers else []
     servers = {
         "ftz-kg": subprocess.Popen([sys.executable, "-m", "ftz_kg.cli", "serve", "--graph", str(work / "graph.ttl"),
-                                    "--port", str(ports["ftz-kg"]),
-                                    *(["--workers", str(args.workers)] if args.workers else [])], stdout=subprocess.DEVNULL,
+                                    "--port", str(ports["ftz-kg"]), *workers], stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, env=env),
+        "ftz-kg processes": subprocess.Popen(
+            [sys.executable, "-m", "ftz_kg.cli", "serve", "--graph", str(work / "graph.ttl"), "--port",
+             str(ports["ftz-kg processes"]), "--processes", str(processes), *workers], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, env=env),
         "oxigraph": subprocess.Popen(["oxigraph", "serve-read-only", "--location", str(work / "oxigraph"),
                                       "--bind", f"127.0.0.1:{ports['oxigraph']}"], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL),
@@ -157,7 +168,8 @@ def main() -> int:
                                              "--port", str(ports["rdflib-endpoint"])], stdout=subprocess.DEVNULL,
                                             stderr=subprocess.DEVNULL, env=env),
     }
-    paths = {"ftz-kg": "/sparql", "oxigraph": "/query", "rdflib-endpoint": "/"}   # each server's query path
+    paths = {"ftz-kg": "/sparql", "ftz-kg processes": "/sparql", "oxigraph": "/query",
+             "rdflib-endpoint": "/"}   # each server's query path
     endpoints = {name: f"http://127.0.0.1:{port}{paths[name]}" for name, port in ports.items()}
     rows = []
     try:
@@ -174,7 +186,7 @@ def main() -> int:
                     raise RuntimeError(f"{server} answers {check.status_code} to {name}: {check.text[:200]}")
             # rdflib-endpoint last: it goes on working through its backlog after wrk stops, so we wait
             # for it to answer again before measuring anything else
-            for server in ("ftz-kg", "oxigraph", "rdflib-endpoint"):
+            for server in ("ftz-kg", "ftz-kg processes", "oxigraph", "rdflib-endpoint"):
                 endpoint = endpoints[server]
                 busted = f"{endpoint}?query={quote(text + chr(10) + '# BUST', safe='')}"
                 if server != "rdflib-endpoint":
@@ -199,20 +211,23 @@ def main() -> int:
 
     errors = sum(r[c]["errors"] for r in rows for c in r if c != "query")
     print(f"{len(graph)} triples; wrk -t2 -c4 -d{args.seconds}s per case; loopback; requests/s (p50 / p99 ms); "
-          f"{errors} non-2xx responses in all")
-    columns = ["ftz-kg uncached", "oxigraph uncached", "rdflib-endpoint uncached", "ftz-kg cached", "oxigraph cached",
-               "ftz-kg new shape", "oxigraph new shape"]
+          f"{errors} non-2xx responses in all; `ftz-kg processes`: serve --processes {processes}")
+    columns = ["ftz-kg uncached", "ftz-kg processes uncached", "oxigraph uncached", "rdflib-endpoint uncached",
+               "ftz-kg cached", "ftz-kg processes cached", "oxigraph cached",
+               "ftz-kg new shape", "ftz-kg processes new shape", "oxigraph new shape"]
     width = max(len(r["query"]) for r in rows)
     print(f"{'query':<{width}}  " + "  ".join(f"{c:>26}" for c in columns)
-          + "  vs rdflib  vs oxigraph  cached vs ox  new shape vs ox")
+          + "  vs rdflib  vs oxigraph  cached vs ox  new shape vs ox  (with --processes: vs ox, new shape vs ox)")
     for r in rows:
         cells = "  ".join(f"{r[c]['rps']:>8.0f} ({r[c]['p50_ms']:>5.1f} / {r[c]['p99_ms']:>6.1f})" for c in columns)
         ratio_rdflib = r["ftz-kg uncached"]["rps"] / max(r["rdflib-endpoint uncached"]["rps"], 0.01)
         ratio_ox = r["ftz-kg uncached"]["rps"] / r["oxigraph uncached"]["rps"]
         ratio_cached = r["ftz-kg cached"]["rps"] / r["oxigraph cached"]["rps"]
         ratio_shape = r["ftz-kg new shape"]["rps"] / r["oxigraph new shape"]["rps"]
+        ratio_processes = r["ftz-kg processes uncached"]["rps"] / r["oxigraph uncached"]["rps"]
+        ratio_processes_shape = r["ftz-kg processes new shape"]["rps"] / r["oxigraph new shape"]["rps"]
         print(f"{r['query']:<{width}}  {cells}  {ratio_rdflib:>8.1f}x  {ratio_ox:>9.2f}x  {ratio_cached:>11.2f}x"
-              f"  {ratio_shape:>14.2f}x")
+              f"  {ratio_shape:>14.2f}x  {ratio_processes:>9.2f}x  {ratio_processes_shape:>9.2f}x")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2), encoding="utf-8")
     return 0

@@ -519,7 +519,11 @@ def publish_command(endpoint, graph_iri, user, password, remote_timeout, retries
                    "the graph again (it is loaded afresh when the source has changed). One server per directory.")
 @click.option("--timeout", default=10.0, show_default=True, type=float, help="Seconds a query may run.")
 @click.option("--workers", default=None, type=click.IntRange(min=1),
-              help="Query worker processes (queries at once)  [default: the CPU cores + 2, at most 10]")
+              help="Query worker processes (queries at once; with --processes, query threads in each process)  "
+                   "[default: the CPU cores + 2, at most 10]")
+@click.option("--processes", default=None, type=click.IntRange(min=1),
+              help="Serve HTTP from this many processes that run the queries themselves (faster on small "
+                   "queries; a query over its time limit ends its process, which is replaced). Not with --store.")
 @click.option("--max-rows", default=10_000, show_default=True, type=int, help="Rows (or triples) per answer.")
 @click.option("--max-bytes", default=16 * 1024 * 1024, show_default=True, type=click.IntRange(min=1),
               help="Bytes per answer (16 MiB): a larger answer ends at the last whole row or triple that fits.")
@@ -532,8 +536,8 @@ def publish_command(endpoint, graph_iri, user, password, remote_timeout, retries
 @click.option("--password", default=None, envvar="FTZ_KG_PASSWORD", show_envvar=True,
               help="With --store: password for --user.")
 def serve_command(host: str, port: int, graph_file: Path | None, store_url: str | None, store_dir: Path | None,
-                  timeout: float, workers: int, max_rows: int, max_bytes: int, write_timeout: float, base: str,
-                  graph_iri: str, user, password) -> None:
+                  timeout: float, workers: int, processes: int | None, max_rows: int, max_bytes: int,
+                  write_timeout: float, base: str, graph_iri: str, user, password) -> None:
     """Serve the graph: SPARQL 1.1 Protocol at /sparql, canned queries at /api, linked-data pages (read-only).
 
     SIGHUP (or POST /admin/reload from this host) reloads the graph from the same source; a reload
@@ -556,9 +560,12 @@ def serve_command(host: str, port: int, graph_file: Path | None, store_url: str 
         raise click.BadParameter("give either --graph or --store", param_hint="--store")
     if store_url and store_dir is not None:
         raise click.BadParameter("give either --store-dir or --store", param_hint="--store-dir")
+    if store_url and processes:
+        raise click.BadParameter("with --store the remote store runs the queries; give --processes without it",
+                                 param_hint="--processes")
     from ftz_kg.web import workers as query_workers
     workers = workers or query_workers.default_count()
-    if not store_url:      # local query workers: their fork server imports the engine meanwhile
+    if not store_url and not processes:    # local query workers: their fork server imports the engine meanwhile
         query_workers.prestart()
     try:
         # parsed here, not by the validation module: importing pySHACL takes a fifth of a second,
@@ -574,11 +581,20 @@ def serve_command(host: str, port: int, graph_file: Path | None, store_url: str 
     # the Host header a client sends (which anyone can set)
     base = base or (f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/")
     settings = Settings(timeout=timeout, workers=workers, max_rows=max_rows, max_bytes=max_bytes, public_base=base)
-    app = create_app(loaded.source, loaded.triples, settings, lookup_engine=loaded.lookup, runner=loaded.runner)
-    linkeddata.install(app, loaded.graph, ontology, shapes, loaded.text_index_file, loaded.dashboard_file)
-    reloading.install(app, load, ontology, shapes)
-    if loaded.settled:
-        app.state.startup_hooks.append(lambda app: loaded.settled())
+    status = None
+    if processes:
+        from ftz_kg.web import prefork
+        status = prefork.SharedStatus()
+
+    def build(loaded):
+        runner = loaded.runner
+        if processes:
+            runner = _in_process_runner(loaded, settings, workers)
+        app = create_app(loaded.source, loaded.triples, settings, lookup_engine=loaded.lookup, runner=runner)
+        linkeddata.install(app, loaded.graph, ontology, shapes, loaded.text_index_file, loaded.dashboard_file)
+        reloading.install(app, load, ontology, shapes, reloader=prefork.ParentReloader(status) if processes else None)
+        return app
+
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     # the access log's lines are the message alone: skip gathering what no line shows (the logging
     # HOWTO's "Optimization"), a tenth of what the web process spends on a cheap query
@@ -589,7 +605,35 @@ def serve_command(host: str, port: int, graph_file: Path | None, store_url: str 
     click.echo(f"serving {loaded.triples} triples{source} at http://{host}:{port}/sparql", err=True)
     options = uvicorn_options()
     options["http"] = with_write_timeout(options.get("http", AutoHTTPProtocol), write_timeout)
+    if processes:
+        try:
+            listener = prefork.listening_socket(host, port)
+        except OSError as error:
+            _fail(FtzKgError(f"cannot listen on {host}:{port}: {error.strerror or error}"))
+        if loaded.settled:      # nothing reads an older store version
+            loaded.settled()
+        options.update(log_level="warning", timeout_graceful_shutdown=timeout + 1)
+        prefork.Supervisor(listener, processes, build, load, loaded, status=status, drain_seconds=timeout + 1,
+                           serve=lambda app, listener, channel: prefork.run_serving_process(
+                               app, listener, channel, options, app.state.pool)).run()
+        return
+    app = build(loaded)
+    if loaded.settled:
+        app.state.startup_hooks.append(lambda app: loaded.settled())
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5, **options)
+
+
+def _in_process_runner(loaded, settings, size: int):
+    """serve --processes: queries on threads of each serving process, over the store loaded for
+    the lookups (shared with the supervisor, copy-on-write) or, from a store directory, a handle
+    each process opens for itself."""
+    from ftz_kg.web.inprocess import InProcessRunner
+    from ftz_kg.web.workers import _open
+
+    source = loaded.source
+    store_of = (lambda: _open(source)) if isinstance(source, str) else (lambda: loaded.lookup.store)
+    return InProcessRunner(store_of, size=size, timeout=settings.timeout, max_rows=settings.max_rows,
+                           max_bytes=settings.max_bytes)
 
 
 class GraphNotServable(FtzKgError):
@@ -631,7 +675,7 @@ def _serve_loader(graph_file, store_url, graph_iri, shapes, workers, max_rows, t
             validated(result)
             return Loaded(result.graph, b"", lookup, len(result.graph),
                           ForwardingRunner(lookup, size=workers, max_rows=max_rows, max_bytes=max_bytes))
-        from ftz_kg.query.store import OxigraphEngine, load_ntriples
+        from ftz_kg.query.store import OxigraphEngine
         if store_dir is not None:
             wanted = _source_fingerprint(graph_file, directory.file_digest)
             stored = directory.current(wanted)
@@ -653,9 +697,11 @@ def _serve_loader(graph_file, store_url, graph_iri, shapes, workers, max_rows, t
                           dashboard_file=directory.root / dashboard.file_name(stored.fingerprint))
         result = _load_or_build(graph_file)
         validated(result)
-        # serialised once: the query workers load these bytes, and so does the lookup engine
+        # serialised once: the query workers load these bytes, and so does the lookup engine, as
+        # they do (in the dataset's named graph: serve --processes queries this store itself)
         ntriples = result.graph.serialize(format="nt", encoding="utf-8")
-        return Loaded(result.graph, ntriples, OxigraphEngine(store=load_ntriples(ntriples)), len(result.graph))
+        from ftz_kg.web.workers import _open
+        return Loaded(result.graph, ntriples, OxigraphEngine(store=_open(ntriples), union=True), len(result.graph))
 
     return load
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from ftz_kg import resources
@@ -31,3 +34,20 @@ def built_triples() -> int:
     """How many triples a fresh build holds: what a publish, a store or a server must hold, all of it."""
     from ftz_kg.pipeline.build import build
     return len(build().graph)
+
+
+_INSTALL_LOCK = Path(tempfile.gettempdir()) / "ftz-kg-tests-install.lock"
+
+
+@contextlib.contextmanager
+def installed_package(reinstalling: bool = False):
+    """Hold while running the installed `ftz-kg` command (shared), or while reinstalling it
+    (`reinstalling`: exclusive). The README's main job runs `pip install -e .`, which removes the
+    package for a moment: a command started then, by a test on the other test process, failed
+    with "No module named 'ftz_kg.cli'"."""
+    with open(_INSTALL_LOCK, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if reinstalling else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -27,6 +27,7 @@ from starlette.applications import Starlette
 import ftz_kg
 from ftz_kg.web import docsite
 
+from .helpers import installed_package
 from .server import running_server
 from .test_readme import ROOT, blocks_of, run_blocks
 
@@ -98,8 +99,9 @@ def test_every_page_with_commands_is_run():
 
 @pytest.mark.parametrize("page,query", SPARQL, ids=[f"{p.relative_to(DOCS)}-{i}" for i, (p, _) in enumerate(SPARQL)])
 def test_every_sparql_example_answers(page, query, tmp_path):
-    result = subprocess.run(["ftz-kg", "sparql", "-", "--format", "csv"], input=query, capture_output=True,
-                            text=True, timeout=300, cwd=tmp_path)
+    with installed_package():
+        result = subprocess.run(["ftz-kg", "sparql", "-", "--format", "csv"], input=query, capture_output=True,
+                                text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 0, (query, result.stderr[-1000:])
     assert len(result.stdout.strip().splitlines()) > 1, (query, result.stdout)
 

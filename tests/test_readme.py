@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from .helpers import installed_package
 from .server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,13 +73,14 @@ def test_readme_stays_short_and_links_into_the_docs():
 def test_main_job_command_runs_from_the_checkout():
     """The first command installs and serves: it must come up healthy, then we stop it."""
     assert MAIN_JOB[0].endswith("ftz-kg serve")
-    server = subprocess.Popen(["bash", "-c", MAIN_JOB[0]], cwd=ROOT, text=True, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        _wait_until_ready(MAIN_JOB_PORT, server)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(30)
+    with installed_package(reinstalling=True):
+        server = subprocess.Popen(["bash", "-c", MAIN_JOB[0]], cwd=ROOT, text=True, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            _wait_until_ready(MAIN_JOB_PORT, server)
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(30)
 
 
 def _wait_until_ready(port: int, server: subprocess.Popen, path: str = "/healthz") -> None:
@@ -115,6 +117,11 @@ def _remap(text: str, ports: dict[str, str]) -> str:
 def run_blocks(blocks: list[tuple[str, str]], folder: Path, env: dict | None = None) -> None:
     """Run the blocks in order in `folder`: each `sh` line and each `python` block must succeed (a
     `curl` or a script must also print something)."""
+    with installed_package():
+        _run_blocks(blocks, folder, env)
+
+
+def _run_blocks(blocks: list[tuple[str, str]], folder: Path, env: dict | None = None) -> None:
     ports = _port_map(blocks)
     environment = {**os.environ, **(env or {})}
     servers: list[subprocess.Popen] = []

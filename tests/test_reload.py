@@ -1,7 +1,8 @@
 """Reloading the served graph: SIGHUP or POST /admin/reload, under load, valid and invalid data.
 
 Each response must come wholly from the old or the new graph; a reload with invalid data keeps
-the old graph and says why.
+the old graph and says why. Every test runs against the default server (one web process, query
+workers) and against `serve --processes 2` (the supervisor reloads and forks a new generation).
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ pytestmark = pytest.mark.hardening
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 SHANGHAI = URIRef("https://w3id.org/ftz-kg/zone/shanghai")
+MODES = {"workers": (), "processes": ("--processes", "2")}
+
+
+@pytest.fixture(params=list(MODES))
+def mode(request):
+    """The server's options: the default, or serving processes that run their own queries."""
+    return MODES[request.param]
 
 
 def served_count(base: str) -> int:
@@ -60,8 +68,8 @@ def grown(built, extra: int):
     return graph
 
 
-def test_sighup_reload_under_load_answers_from_old_or_new_graph(graph_file, built):
-    with running_server("--graph", str(graph_file)) as (base, process):
+def test_sighup_reload_under_load_answers_from_old_or_new_graph(graph_file, built, mode):
+    with running_server("--graph", str(graph_file), *mode) as (base, process):
         assert served_count(base) == TRIPLES
         seen, failures = [], []
         stop = threading.Event()
@@ -100,7 +108,8 @@ def test_sighup_reload_under_load_answers_from_old_or_new_graph(graph_file, buil
         assert set(counts) == {TRIPLES, (TRIPLES + 3)}          # old answers, then new ones, nothing in between
         assert counts.index((TRIPLES + 3)) > 0
         # every query sent once /healthz showed the new graph was answered from it, whenever it was
-        # answered (one sent before may still be answered by the old graph's workers, which finish it)
+        # answered (one sent before may still be answered by the old graph's workers or processes,
+        # which finish it)
         assert {count for sent, count in seen if sent > switched} == {TRIPLES + 3}
         health = httpx.get(base + "/healthz").json()
         assert health["last_load"]["status"] == "reloaded" and health["last_load"]["triples"] == (TRIPLES + 3)
@@ -108,8 +117,8 @@ def test_sighup_reload_under_load_answers_from_old_or_new_graph(graph_file, buil
         assert "Test note 2." in page
 
 
-def test_reload_with_invalid_data_keeps_the_old_graph(graph_file, built):
-    with running_server("--graph", str(graph_file)) as (base, process):
+def test_reload_with_invalid_data_keeps_the_old_graph(graph_file, built, mode):
+    with running_server("--graph", str(graph_file), *mode) as (base, process):
         # unreadable: a Turtle syntax error
         graph_file.write_text("@prefix ftz: <https://w3id.org/ftz-kg/def#> .\nftz:x ftz:y \"unterminated .\n",
                               encoding="utf-8")
@@ -137,9 +146,9 @@ def test_reload_with_invalid_data_keeps_the_old_graph(graph_file, built):
         assert served_count(base) == (TRIPLES + 1)
 
 
-def test_reload_cache_is_emptied(graph_file, built):
+def test_reload_cache_is_emptied(graph_file, built, mode):
     """A cached answer of the old graph is never served after the switch."""
-    with running_server("--graph", str(graph_file)) as (base, _):
+    with running_server("--graph", str(graph_file), *mode) as (base, _):
         first = httpx.get(base + "/sparql", params={"query": COUNT}, headers={"Accept": "text/csv"})
         assert first.text.split()[1] == str(TRIPLES)
         graph_file.write_bytes(serialize_turtle(grown(built, 2)))

@@ -508,7 +508,8 @@ def create_app(ntriples: bytes, triples: int, settings: Settings | None = None, 
         pool.start()
         for hook in app.state.startup_hooks:
             hook(app)
-        settle_heap()
+        if not getattr(app.state, "heap_settled", False):
+            settle_heap()
         try:
             yield
         finally:

@@ -154,11 +154,14 @@ def public_outcome(outcome: dict) -> dict:
     return {**outcome, "reason": _ABSOLUTE_PATH.sub("", outcome["reason"])}
 
 
-def install(app, load: Callable[[], Loaded], ontology: Graph, shapes: Graph) -> None:
-    """Add POST /admin/reload (before the catch-all page route) and a SIGHUP handler at start."""
-    reloader = Reloader(app, load, ontology, shapes)
-    app.state.reloader = reloader
+def install(app, load: Callable[[], Loaded], ontology: Graph, shapes: Graph, reloader=None) -> None:
+    """Add POST /admin/reload (before the catch-all page route) and a SIGHUP handler at start; with
+    `reloader` (serve --processes: the supervisor reloads, prefork.py), that one and no handler."""
+    app.state.reloader = reloader or Reloader(app, load, ontology, shapes)
     app.router.routes.insert(0, Route("/admin/reload", admin_reload, methods=["POST"]))
+    if reloader is not None:
+        return
+    reloader = app.state.reloader
 
     def on_start(app) -> None:
         loop = asyncio.get_running_loop()

@@ -88,7 +88,7 @@ class Limits:
     alarm: float    # seconds after which a worker stops itself in the middle of a query
 
 
-def _open(source: bytes | str):  # pragma: no cover - runs in the worker process
+def _open(source: bytes | str):
     """The worker's store: N-Triples loaded into memory, or a store directory opened read-only.
     Either way the triples are in the dataset's named graph."""
     import pyoxigraph as ox
