@@ -44,6 +44,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ftz_kg.web.reloading import BUSY, public_outcome
+
 log = logging.getLogger("ftz_kg.reload")
 
 READY, GO, STOP, STOPPED, RETIRING, RELOAD = (b"ready\n", b"go\n", b"stop\n", b"stopped\n", b"retiring\n",
@@ -81,6 +83,16 @@ class SharedStatus:
                     pass
             time.sleep(0.001)
         return {"status": "unknown"}
+
+
+def _received(sock: socket.socket) -> bytes | None:
+    """What a non-blocking socket has for us: None when nothing yet, b"" when the other end is gone."""
+    try:
+        return sock.recv(65536)
+    except (BlockingIOError, InterruptedError):
+        return None
+    except OSError:
+        return b""
 
 
 class Channel:
@@ -123,12 +135,9 @@ class Channel:
         loop.add_reader(self.sock.fileno(), self._readable)
 
     def _readable(self) -> None:
-        try:
-            chunk = self.sock.recv(65536)
-        except (BlockingIOError, InterruptedError):
+        chunk = _received(self.sock)
+        if chunk is None:
             return
-        except OSError:
-            chunk = b""
         if not chunk:       # the supervisor is gone (the kernel ends this process too)
             asyncio.get_running_loop().remove_reader(self.sock.fileno())
             self._replies.put_nowait(None)
@@ -158,14 +167,13 @@ class ParentReloader:
         return self.status.read()
 
     def public(self) -> dict:
-        from ftz_kg.web.reloading import public_outcome
         return public_outcome(self.status.read())
 
     async def reload(self) -> dict:
         if self._lock is None:
             self._lock = asyncio.Lock()
         if self._lock.locked():
-            return {"status": "busy", "reason": "a reload is already running"}
+            return dict(BUSY)
         async with self._lock:
             self.channel.send(RELOAD)
             outcome = await self.channel.reply()
@@ -300,12 +308,9 @@ class Supervisor:
             child = self.children.get(key.data)
             if child is None:
                 continue
-            try:
-                data = child.control.recv(4096)
-            except (BlockingIOError, InterruptedError):
+            data = _received(child.control)
+            if data is None:
                 continue
-            except OSError:
-                data = b""
             if not data:
                 self.selector.unregister(child.control)
                 continue
@@ -385,7 +390,7 @@ class Supervisor:
         self._reload_wanted = False
         self._reload()
         self._messages(0)
-        self._tell(self._asked, {"status": "busy", "reason": "a reload is already running"})
+        self._tell(self._asked, BUSY)
         self._asked = []
         self._reload_wanted = False
 

@@ -30,6 +30,7 @@ from ftz_kg.errors import FtzKgError
 from ftz_kg.query.guard import Refused
 
 log = logging.getLogger("ftz_kg.reload")
+BUSY = {"status": "busy", "reason": "a reload is already running"}     # a reload asked for while one runs
 LOCAL_CLIENTS = {"127.0.0.1", "::1", "localhost"}
 
 
@@ -62,7 +63,7 @@ class Reloader:
         if self._lock is None:
             self._lock = asyncio.Lock()
         if self._lock.locked():
-            return {"status": "busy", "reason": "a reload is already running"}
+            return dict(BUSY)
         async with self._lock:
             settings = self.app.state.settings
             try:
