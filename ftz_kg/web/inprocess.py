@@ -65,22 +65,12 @@ class InProcessRunner:
         self._store = None
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._slots: asyncio.Semaphore | None = None
-        self._in_flight = 0
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._store = self.store_of()
         self._executor = concurrent.futures.ThreadPoolExecutor(self.size, thread_name_prefix="query")
         self._slots = asyncio.Semaphore(self.size)
-
-    async def start_async(self) -> None:
-        self.start()
-
-    async def drain_and_close(self, timeout: float) -> None:
-        deadline = self._loop.time() + timeout
-        while self._in_flight and self._loop.time() < deadline:
-            await asyncio.sleep(0.05)
-        self.close()
 
     def close(self) -> None:
         if self._executor is not None:
@@ -92,11 +82,7 @@ class InProcessRunner:
         return self._store is not None and not self.overrun
 
     async def answer(self, query: str, choice: Choice, explicit_dataset: tuple[bool, bool] = (False, False)) -> Answer:
-        self._in_flight += 1
-        try:
-            reply = await self._run(query, choice, explicit_dataset)
-        finally:
-            self._in_flight -= 1
+        reply = await self._run(query, choice, explicit_dataset)
         if reply[0] == "error":
             raise Refused(reply[1], reply[2])
         return Answer(reply[1], reply[2], None, reply[3], reply[4])
