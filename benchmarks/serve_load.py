@@ -2,7 +2,7 @@
 
 Serves the same graph from `ftz-kg serve`, from rdflib-endpoint (rdflib's engine) and from
 Oxigraph's own server (`oxigraph serve-read-only`), all on loopback, and loads each with wrk
-(Debian's `wrk`; concurrency 4, --seconds per case) on the same canned queries:
+(Debian's `wrk`; concurrency 4) on the same canned queries:
 
 - uncached: every request carries a distinct trailing comment, so no result cache can answer it;
 - cached: the same request repeated, the realistic case of many users asking the catalogue's
@@ -18,7 +18,14 @@ web process, `--workers` query workers), and with `--processes N` (N serving pro
 their queries themselves; N: --processes, by default the CPU cores + 2, as many as the default
 server starts query workers).
 
-    python benchmarks/serve_load.py [--seconds 10] [--queries parallel-approval,measures-by-zone,...] [--json out.json]
+Each case runs in --rounds rounds of --seconds (by default 3 of 5 s): in every round both ftz-kg
+servers and Oxigraph's server take turns, the order reversed each round, and a ratio to Oxigraph's
+server is the median of the rounds' ratios. On this VM a single 10-second figure moved by a fifth
+from one run to the next, more than the margin on the cheapest queries; rounds taken moments apart
+share the machine's spells. rdflib-endpoint, a hundred times slower, is measured once, for as long
+as the rounds together.
+
+    python benchmarks/serve_load.py [--seconds 5] [--rounds 3] [--queries parallel-approval,measures-by-zone,...] [--json out.json]
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -120,9 +128,38 @@ def wrk(url: str, accept: str, seconds: int, script: Path | None, connections: i
     return {"rps": rps, "p50_ms": ms("50"), "p99_ms": ms("99"), "errors": int(non_2xx.group(1)) if non_2xx else 0}
 
 
+INTERLEAVED = ("ftz-kg", "ftz-kg processes", "oxigraph")    # measured round by round against each other
+
+
+def interleaved(urls: dict[str, str], accept: str, seconds: int, rounds: int, warmup: int,
+                script: Path | None) -> dict[str, list[dict]]:
+    """Each server's wrk figures in `rounds` rounds: every round measures every server once, in turn,
+    the order reversed each round, so that a slower or faster spell of the machine falls on all of
+    them and a ratio is taken between figures measured moments apart. Each server is loaded for
+    `warmup` seconds first, unmeasured."""
+    if warmup:
+        for url in urls.values():
+            wrk(url, accept, warmup, script)
+    samples: dict[str, list[dict]] = {server: [] for server in urls}
+    for number in range(rounds):
+        for server in (list(urls) if number % 2 == 0 else list(urls)[::-1]):
+            samples[server].append(wrk(urls[server], accept, seconds, script))
+    return samples
+
+
+def summary(samples: list[dict]) -> dict:
+    """The round with the median requests/s (its p50 and p99), the errors of all, and every round."""
+    middle = sorted(samples, key=lambda sample: sample["rps"])[(len(samples) - 1) // 2]
+    return {**middle, "errors": sum(sample["errors"] for sample in samples), "rounds": samples}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=5, help="seconds of each measured round")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds per case: ftz-kg (both ways) and Oxigraph's server take turns, and a ratio "
+                             "is the median of the rounds' ratios; on this VM a single 10-second figure moves by "
+                             "a fifth from one run to the next")
     parser.add_argument("--warmup", type=int, default=2,
                         help="seconds of load before each measured case, discarded: on this VM a freshly started "
                              "process runs at about half speed for its first seconds, whatever the server")
@@ -179,29 +216,28 @@ def main() -> int:
             query = catalogue.get(name)
             text = bind(query, query.example_values(), lookup)
             accept = "text/turtle" if query.form in ("construct", "describe") else "application/sparql-results+json"
-            row = {"query": name}
+            row = {"query": name, "ratios": {}}
             for server, endpoint in endpoints.items():   # every server must answer before it is measured
                 check = httpx.get(endpoint, params={"query": text}, headers={"Accept": accept}, timeout=120)
                 if check.status_code != 200:
                     raise RuntimeError(f"{server} answers {check.status_code} to {name}: {check.text[:200]}")
-            # rdflib-endpoint last: it goes on working through its backlog after wrk stops, so we wait
-            # for it to answer again before measuring anything else
-            for server in ("ftz-kg", "ftz-kg processes", "oxigraph", "rdflib-endpoint"):
-                endpoint = endpoints[server]
-                busted = f"{endpoint}?query={quote(text + chr(10) + '# BUST', safe='')}"
-                if server != "rdflib-endpoint":
-                    cached = f"{endpoint}?query={quote(text, safe='')}"
-                    if args.warmup:
-                        wrk(cached, accept, args.warmup, None)    # discarded: see --warmup
-                    row[f"{server} cached"] = wrk(cached, accept, args.seconds, None)
-                    if args.warmup:
-                        wrk(busted, accept, args.warmup, script)
-                row[f"{server} uncached"] = wrk(busted, accept, args.seconds, script)
-                if server != "rdflib-endpoint":
-                    shaped = f"{endpoint}?query={quote(NEW_SHAPE + text + chr(10) + '# BUST', safe='')}"
-                    if args.warmup:
-                        wrk(shaped, accept, args.warmup, script)
-                    row[f"{server} new shape"] = wrk(shaped, accept, args.seconds, script)
+            texts = {"cached": text, "uncached": text + "\n# BUST", "new shape": NEW_SHAPE + text + "\n# BUST"}
+            for case, case_text in texts.items():
+                urls = {server: f"{endpoints[server]}?query={quote(case_text, safe='')}" for server in INTERLEAVED}
+                measure = interleaved(urls, accept, args.seconds, args.rounds, args.warmup,
+                                      None if case == "cached" else script)
+                for server, samples in measure.items():
+                    row[f"{server} {case}"] = summary(samples)
+                for server in ("ftz-kg", "ftz-kg processes"):
+                    row["ratios"][f"{server} {case}"] = statistics.median(
+                        ours["rps"] / peer["rps"] for ours, peer in zip(measure[server], measure["oxigraph"]))
+            # rdflib-endpoint once, last: it goes on working through its backlog after wrk stops, so we
+            # wait for it to answer again before measuring anything else
+            busted = f"{endpoints['rdflib-endpoint']}?query={quote(texts['uncached'], safe='')}"
+            if args.warmup:
+                wrk(busted, accept, args.warmup, script)
+            # as long as the others' rounds together: in one round's seconds it may answer nothing
+            row["rdflib-endpoint uncached"] = wrk(busted, accept, args.seconds * args.rounds, script)
             httpx.get(endpoints["rdflib-endpoint"], params={"query": "ASK {}"}, timeout=600)
             time.sleep(args.seconds)
             rows.append(row)
@@ -209,9 +245,11 @@ def main() -> int:
     finally:
         stop_servers(servers.values(), work)
 
-    errors = sum(r[c]["errors"] for r in rows for c in r if c != "query")
-    print(f"{len(graph)} triples; wrk -t2 -c4 -d{args.seconds}s per case; loopback; requests/s (p50 / p99 ms); "
-          f"{errors} non-2xx responses in all; `ftz-kg processes`: serve --processes {processes}")
+    errors = sum(r[c]["errors"] for r in rows for c in r if c not in ("query", "ratios"))
+    print(f"{len(graph)} triples; wrk -t2 -c4, {args.rounds} interleaved rounds of {args.seconds} s per case "
+          f"(rdflib-endpoint: one as long as the rounds); loopback; requests/s, the median round's (p50 / p99 ms); "
+          f"{errors} non-2xx responses in all; `ftz-kg processes`: serve --processes {processes}; "
+          f"ratios: the median of the rounds' ratios")
     columns = ["ftz-kg uncached", "ftz-kg processes uncached", "oxigraph uncached", "rdflib-endpoint uncached",
                "ftz-kg cached", "ftz-kg processes cached", "oxigraph cached",
                "ftz-kg new shape", "ftz-kg processes new shape", "oxigraph new shape"]
@@ -221,13 +259,10 @@ def main() -> int:
     for r in rows:
         cells = "  ".join(f"{r[c]['rps']:>8.0f} ({r[c]['p50_ms']:>5.1f} / {r[c]['p99_ms']:>6.1f})" for c in columns)
         ratio_rdflib = r["ftz-kg uncached"]["rps"] / max(r["rdflib-endpoint uncached"]["rps"], 0.01)
-        ratio_ox = r["ftz-kg uncached"]["rps"] / r["oxigraph uncached"]["rps"]
-        ratio_cached = r["ftz-kg cached"]["rps"] / r["oxigraph cached"]["rps"]
-        ratio_shape = r["ftz-kg new shape"]["rps"] / r["oxigraph new shape"]["rps"]
-        ratio_processes = r["ftz-kg processes uncached"]["rps"] / r["oxigraph uncached"]["rps"]
-        ratio_processes_shape = r["ftz-kg processes new shape"]["rps"] / r["oxigraph new shape"]["rps"]
-        print(f"{r['query']:<{width}}  {cells}  {ratio_rdflib:>8.1f}x  {ratio_ox:>9.2f}x  {ratio_cached:>11.2f}x"
-              f"  {ratio_shape:>14.2f}x  {ratio_processes:>9.2f}x  {ratio_processes_shape:>9.2f}x")
+        ratios = r["ratios"]
+        print(f"{r['query']:<{width}}  {cells}  {ratio_rdflib:>8.1f}x  {ratios['ftz-kg uncached']:>9.2f}x"
+              f"  {ratios['ftz-kg cached']:>11.2f}x  {ratios['ftz-kg new shape']:>14.2f}x"
+              f"  {ratios['ftz-kg processes uncached']:>9.2f}x  {ratios['ftz-kg processes new shape']:>9.2f}x")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2), encoding="utf-8")
     return 0

@@ -122,3 +122,25 @@ def test_scale_mix_requests_are_distinct_across_threads_and_runs(counting_server
     assert not repeated, f"{len(repeated)} requests sent more than once, e.g. {repeated[0]}"
     # both queries of the mix are asked
     assert {path.split("%23")[0] for path in seen} == {"/sparql?query=A", "/sparql?query=B"}
+
+
+def test_serve_load_rounds_alternate_the_servers_and_take_the_median(monkeypatch):
+    """serve_load's rounds: after one warm-up each, every round measures every server once, the
+    order reversed each round; a server's figure is its median round, its errors those of all."""
+    import serve_load
+
+    calls = []
+    figures = iter([100, 50, 300, 40, 200, 60, 400, 70])
+
+    def fake_wrk(url, accept, seconds, script, *rest):
+        calls.append((url, seconds))
+        return {"rps": next(figures) if seconds == 5 else 0.0, "p50_ms": 1.0, "p99_ms": 2.0, "errors": 1}
+    monkeypatch.setattr(serve_load, "wrk", fake_wrk)
+    samples = serve_load.interleaved({"a": "A", "b": "B"}, "text/plain", 5, 4, 2, None)
+    assert calls == [("A", 2), ("B", 2), ("A", 5), ("B", 5), ("B", 5), ("A", 5), ("A", 5), ("B", 5),
+                     ("B", 5), ("A", 5)]
+    assert [s["rps"] for s in samples["a"]] == [100, 40, 200, 70]
+    assert [s["rps"] for s in samples["b"]] == [50, 300, 60, 400]
+    a = serve_load.summary(samples["a"])
+    assert a["rps"] == 70 and a["errors"] == 4 and len(a["rounds"]) == 4    # the lower middle of 40, 70, 100, 200
+    assert serve_load.summary(samples["b"][:3])["rps"] == 60
